@@ -41,9 +41,9 @@ var corpusRejections = map[string]struct {
 	password string
 	want     error
 }{
-	"boringssl/crypto/pkcs8/test/bad1.p12":                      {"", ErrMalformed},         // authSafe without content
-	"boringssl/crypto/pkcs8/test/bad2.p12":                      {"", ErrMalformed},         // encryptedData without content
-	"boringssl/crypto/pkcs8/test/bad3.p12":                      {"", ErrMalformed},         // data without content
+	"boringssl/crypto/pkcs8/test/bad1.p12":                      {"", ErrMalformed}, // authSafe without content
+	"boringssl/crypto/pkcs8/test/bad2.p12":                      {"", ErrMalformed}, // encryptedData without content
+	"boringssl/crypto/pkcs8/test/bad3.p12":                      {"", ErrMalformed}, // data without content
 	"boringssl/crypto/pkcs8/test/empty_password_ber_nested.p12": {"", ErrMalformed}, // 128 nested constructed strings
 	"go-pkcs12/testdata/pbmac1-short-key-bypass.p12":            {"realpassword", ErrMalformed},
 	"go-pkcs12/testdata/rfc9579-a4.p12":                         {"1234", ErrIncorrectPassword},
