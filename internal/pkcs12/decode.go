@@ -47,15 +47,20 @@ type decoder struct {
 // Errors wrap ErrIncorrectPassword, ErrTooManyIterations, ErrTooManyBags,
 // ErrKeyTooLarge, ErrUnsupported or ErrMalformed.
 func Decode(data []byte, password string, opts Options) (*Contents, error) {
+	d := newDecoder(password, opts)
+	if err := d.decode(data); err != nil {
+		return nil, err
+	}
+	return d.out, nil
+}
+
+func newDecoder(password string, opts Options) *decoder {
 	d := &decoder{opts: opts.withDefaults(), password: password, out: &Contents{MACAlgorithm: "none"}}
 	d.candidates = [][]byte{bmpPassword(password)}
 	if password == "" {
 		d.candidates = append(d.candidates, nil)
 	}
-	if err := d.decode(data); err != nil {
-		return nil, err
-	}
-	return d.out, nil
+	return d
 }
 
 // normalize converts one BER element to DER within the depth bound and
