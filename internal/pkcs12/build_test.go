@@ -81,6 +81,19 @@ func certBagValue(t testing.TB, certDER []byte) []byte {
 	})
 }
 
+// otherBagValue makes a CRLBag or SecretBag value: SEQUENCE { type OID,
+// [0] EXPLICIT OCTET STRING }.
+func otherBagValue(t testing.TB, typ asn1.ObjectIdentifier) []byte {
+	return derOf(t, func(b *cryptobyte.Builder) {
+		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+			addOID(b, typ)
+			b.AddASN1(cbasn1.Tag(0).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) {
+				b.AddASN1OctetString([]byte("opaque"))
+			})
+		})
+	})
+}
+
 func bmpOf(s string) []byte {
 	var out []byte
 	for _, c := range utf16.Encode([]rune(s)) {

@@ -8,6 +8,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
+	"encoding/asn1"
 	"errors"
 	"math/big"
 	"os"
@@ -68,9 +69,9 @@ func newMultiFixture(t testing.TB, password string) *multiFixture {
 			{bags: []tBag{
 				{kind: bagSafeContents, value: safeContentsDER(t, []tBag{
 					{kind: bagCert, value: certBagValue(t, leafEd.Raw), keyID: []byte{3}},
-					{kind: bagCRL, value: []byte{0x30, 0x00}},
+					{kind: bagCRL, value: otherBagValue(t, asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 23, 1})},
 				})},
-				{kind: bagSecret, value: []byte{0x30, 0x00}},
+				{kind: bagSecret, value: otherBagValue(t, asn1.ObjectIdentifier{1, 2, 3})},
 				{kind: bagCert, value: certBagValue(t, leafP521.Raw), keyID: []byte{4}},
 			}},
 		},
