@@ -118,7 +118,10 @@ func messageIfDotted(st, cc string) string {
 
 func abbreviationMessage(st, cc string) string {
 	msg := fmt.Sprintf("%q looks like an abbreviation; CAs send requests back unless the state or province is written out in full", st)
-	if name := fullSubdivision(st, strings.ToUpper(strings.TrimSpace(cc))); name != "" {
+	if _, ok := lookupAlpha2(cc); !ok {
+		cc = suggestCountry(cc) // "USA" still tells which states to look at
+	}
+	if name := fullSubdivision(st, cc); name != "" {
 		msg += fmt.Sprintf(", here %q", name)
 	} else {
 		msg += " (\"Washington\", not \"WA\")"

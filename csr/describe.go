@@ -22,6 +22,10 @@ type Description struct {
 	KeyAlgorithm string
 	KeyBits      int
 	KeyType      KeyType
+	// Version is the version number in the request. PKCS #10 defines only
+	// 0 (version 1); OpenSSL and this package read others, and String
+	// points them out.
+	Version int
 	// SignatureAlgorithm is the standard library's name for it
 	// ("SHA256-RSA", "ECDSA-SHA384", "Ed25519").
 	SignatureAlgorithm string
@@ -40,6 +44,7 @@ func Describe(r *x509.CertificateRequest) *Description {
 	d := &Description{
 		Request:            FromCertificateRequest(r),
 		Subject:            r.Subject.String(),
+		Version:            r.Version,
 		SignatureAlgorithm: signatureName(r.SignatureAlgorithm),
 		SignatureError:     CheckSignature(r),
 	}
@@ -113,6 +118,9 @@ func (d *Description) String() string {
 		fmt.Fprintf(&b, "Key:       %s %d bits\n", d.KeyAlgorithm, d.KeyBits)
 	} else {
 		fmt.Fprintf(&b, "Key:       %s\n", d.KeyAlgorithm)
+	}
+	if d.Version != 0 {
+		fmt.Fprintf(&b, "Version:   %d (PKCS #10 defines only 0; some CAs refuse other numbers)\n", d.Version)
 	}
 	status := "valid"
 	if d.SignatureError != nil {

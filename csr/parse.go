@@ -52,14 +52,14 @@ func Parse(data []byte) (*x509.CertificateRequest, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: DER input does not parse as a request: %v%s", ErrNotRequest, err, certificateHint(data))
 		}
-		return checkVersion(r)
+		return r, nil
 	}
 	if der, ok := decodeBase64(data); ok {
 		r, err := x509.ParseCertificateRequest(der)
 		if err != nil {
 			return nil, fmt.Errorf("%w: base64 input does not decode to a request: %v%s", ErrNotRequest, err, certificateHint(der))
 		}
-		return checkVersion(r)
+		return r, nil
 	}
 	return nil, fmt.Errorf("%w: the input is neither PEM (\"-----BEGIN CERTIFICATE REQUEST-----\"), DER nor base64", ErrNotRequest)
 }
@@ -79,7 +79,7 @@ func parsePEM(data []byte) (*x509.CertificateRequest, error) {
 			if err != nil {
 				return nil, fmt.Errorf("%w: the %q PEM block does not parse: %v", ErrNotRequest, b.Type, err)
 			}
-			return checkVersion(r)
+			return r, nil
 		}
 		others = append(others, b.Type)
 	}
@@ -93,15 +93,6 @@ func parsePEM(data []byte) (*x509.CertificateRequest, error) {
 		}
 	}
 	return nil, fmt.Errorf("%w: the input has only %s PEM blocks%s", ErrNotRequest, quoteList(others), hint)
-}
-
-// checkVersion refuses requests of a version other than 1 (encoded 0), the
-// only one PKCS #10 defines.
-func checkVersion(r *x509.CertificateRequest) (*x509.CertificateRequest, error) {
-	if r.Version != 0 {
-		return nil, fmt.Errorf("%w: the request has version number %d; PKCS #10 defines only version 1 (number 0)", ErrNotRequest, r.Version)
-	}
-	return r, nil
 }
 
 func quoteList(ss []string) string {
