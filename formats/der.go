@@ -125,6 +125,9 @@ func (r *reader) readDER(data []byte, format, enc string) (string, error) {
 		}
 		if i == 0 && k != kindUnknown {
 			detected = kindNames[k] + " (" + enc + ")"
+			if k == kindSigned && looksLikeCertificate(elem) {
+				detected = "a certificate (" + enc + ")"
+			}
 		}
 		switch k {
 		case kindContentInfo:
@@ -161,6 +164,9 @@ func (r *reader) readSignedDER(der []byte, format, source string) error {
 	if certErr == nil {
 		return r.addCert(cert, CertInfo{Source: source, Format: format})
 	}
+	if looksLikeCertificate(der) {
+		return certErr
+	}
 	req, csrErr := x509.ParseCertificateRequest(der)
 	if csrErr == nil {
 		return r.addCSR(req, source)
@@ -170,6 +176,16 @@ func (r *reader) readSignedDER(der []byte, format, source string) error {
 		return nil
 	}
 	return fmt.Errorf("not a valid certificate (%v) nor certificate request (%v)", certErr, csrErr)
+}
+
+// looksLikeCertificate reports a signed structure whose to-be-signed part
+// starts with the [0] EXPLICIT version of an X.509 v2/v3 certificate, which
+// neither requests nor CRLs have.
+func looksLikeCertificate(der []byte) bool {
+	s := cryptobyte.String(der)
+	var outer, tbs cryptobyte.String
+	return s.ReadASN1(&outer, cbasn1.SEQUENCE) && outer.ReadASN1(&tbs, cbasn1.SEQUENCE) &&
+		tbs.PeekASN1Tag(cbasn1.Tag(0).ContextSpecific().Constructed())
 }
 
 func (r *reader) readCertDER(der []byte, format, source string) error {
