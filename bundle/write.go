@@ -111,14 +111,20 @@ func (b *Bundle) Write(dir string, server Server, opts *WriteOptions) ([]string,
 		return nil, err
 	}
 
+	return writeAll(dir, outs, opts.Overwrite, opts.AllowKeyOverwrite)
+}
+
+// writeAll checks every target against the overwrite rules, then writes
+// the outputs atomically and reads each back.
+func writeAll(dir string, outs []output, overwrite, allowKey bool) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("bundle: creating the output folder: %w", err)
 	}
 	replace := func(o output) bool {
 		if o.secret {
-			return opts.AllowKeyOverwrite
+			return allowKey
 		}
-		return opts.Overwrite || opts.AllowKeyOverwrite
+		return overwrite || allowKey
 	}
 	for _, o := range outs {
 		p := filepath.Join(dir, o.name)
