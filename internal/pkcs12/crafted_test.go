@@ -33,6 +33,12 @@ type multiFixture struct {
 }
 
 func newMultiFixture(t testing.TB, password string) *multiFixture {
+	return newMultiFixtureIter(t, password, 2048)
+}
+
+// newMultiFixtureIter builds the fixture with iter iterations for every
+// derivation (the fuzz seeds use 1).
+func newMultiFixtureIter(t testing.TB, password string, iter int) *multiFixture {
 	t.Helper()
 	root := testpki.Root(t, "Multi Root")
 	inter := root.Intermediate(t, "Multi Intermediate")
@@ -51,6 +57,8 @@ func newMultiFixture(t testing.TB, password string) *multiFixture {
 	f.pfx = tPFX{
 		password: password,
 		mac:      "sha256",
+		macIter:  iter,
+		kdfIter:  iter,
 		safes: []tSafe{
 			{encrypt: "rc2-40", bags: []tBag{
 				{kind: bagCert, value: certBagValue(t, leafRSA.Raw), name: "RSA leaf – ключ", keyID: []byte{1}},
@@ -58,13 +66,13 @@ func newMultiFixture(t testing.TB, password string) *multiFixture {
 				{kind: bagCert, value: certBagValue(t, root.Cert.Raw), trusted: true},
 			}},
 			{bags: []tBag{
-				{kind: bagShroudedKey, value: shroudedValue(t, "3des", password, 2048, pkcs8Of(t, rsaKey)), name: "RSA leaf – ключ", keyID: []byte{1}},
-				{kind: bagShroudedKey, value: shroudedValue(t, "pbes2", password, 2048, pkcs8Of(t, p384)), keyID: []byte{2}},
+				{kind: bagShroudedKey, value: shroudedValue(t, "3des", password, iter, pkcs8Of(t, rsaKey)), name: "RSA leaf – ключ", keyID: []byte{1}},
+				{kind: bagShroudedKey, value: shroudedValue(t, "pbes2", password, iter, pkcs8Of(t, p384)), keyID: []byte{2}},
 				{kind: bagKey, value: pkcs8Of(t, edKey), keyID: []byte{3}},
 			}},
 			{encrypt: "pbes2", bags: []tBag{
 				{kind: bagCert, value: certBagValue(t, leafP384.Raw), keyID: []byte{2}},
-				{kind: bagShroudedKey, value: shroudedValue(t, "pbes2", password, 2048, pkcs8Of(t, p521)), keyID: []byte{4}},
+				{kind: bagShroudedKey, value: shroudedValue(t, "pbes2", password, iter, pkcs8Of(t, p521)), keyID: []byte{4}},
 			}},
 			{bags: []tBag{
 				{kind: bagSafeContents, value: safeContentsDER(t, []tBag{

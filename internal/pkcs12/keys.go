@@ -4,7 +4,6 @@ import (
 	"crypto"
 	"crypto/x509"
 	"encoding/asn1"
-	"errors"
 	"fmt"
 	"math/big"
 
@@ -26,8 +25,6 @@ var (
 	oidCurveP384 = asn1.ObjectIdentifier{1, 3, 132, 0, 34}
 	oidCurveP521 = asn1.ObjectIdentifier{1, 3, 132, 0, 35}
 )
-
-func isMalformed(err error) bool { return errors.Is(err, ErrMalformed) }
 
 // privateKeyInfo is the outer layer of a PKCS#8 PrivateKeyInfo (RFC 5208).
 type privateKeyInfo struct {
