@@ -419,6 +419,24 @@ func (b *builder) issuers(cur *node) []*node {
 	sort.SliceStable(out[:nRoots], func(i, j int) bool { return rank(out[i]) < rank(out[j]) })
 	rest := out[nRoots:]
 	sort.SliceStable(rest, func(i, j int) bool { return rank(rest[i]) < rank(rest[j]) })
+	if len(out) == 0 {
+		// No byte-identical name: look for names that differ only in
+		// encoding, case or spacing, so that the report can show the path
+		// (crypto/x509, which compares names byte for byte, rejects it).
+		norm := normName(cur.cert.Issuer)
+		for _, ns := range [][]*node{b.trust.roots.byNorm(norm), b.local.byNorm[norm], b.pool.lookupNorm(norm)} {
+			for _, n := range ns {
+				if !seen[n.fp] && !(b.trust.roots.contains(n) && matchRoot(n.cert, b.o.ExcludeRoots)) {
+					seen[n.fp] = true
+					out = append(out, n)
+				}
+			}
+		}
+		if len(out) > 0 {
+			b.note("%q names its issuer %q, which matches %q only when case and spacing are ignored",
+				cur.cert.Subject.String(), cur.cert.Issuer.String(), out[0].cert.Subject.String())
+		}
+	}
 	if len(out) == 0 && len(aki) > 0 {
 		_, byKey := b.pool.lookup(nil, aki)
 		byKey = append(byKey, b.local.bySKI[string(aki)]...)
@@ -587,11 +605,11 @@ func (b *builder) choose() (*chosen, []Alternative) {
 	}
 	sort.SliceStable(rs, func(i, j int) bool {
 		a, c := rs[i], rs[j]
-		if a.outlives != c.outlives {
-			return a.outlives
-		}
 		if a.prefer != c.prefer {
 			return a.prefer
+		}
+		if a.outlives != c.outlives {
+			return a.outlives
 		}
 		if a.length != c.length {
 			return a.length < c.length
@@ -638,10 +656,10 @@ type ranked struct {
 
 func rankReason(best, r ranked) string {
 	switch {
-	case best.outlives && !r.outlives:
-		return "a certificate on it expires before the leaf"
 	case best.prefer && !r.prefer:
 		return "it does not end in a preferred root"
+	case best.outlives && !r.outlives:
+		return "a certificate on it expires before the leaf"
 	case r.length > best.length:
 		return fmt.Sprintf("it is longer (%d certificates, chosen %d)", r.length, best.length)
 	case r.strength != best.strength:

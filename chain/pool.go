@@ -7,7 +7,9 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -71,7 +73,21 @@ type index struct {
 	byFP      map[[32]byte]*node
 	bySubject map[string][]*node
 	bySKI     map[string][]*node
+	byNorm    map[string][]*node // by normName of the subject
 	order     []*node
+}
+
+// normName folds case and runs of spaces in each attribute of a
+// distinguished name, to find issuers whose names differ only in encoding.
+func normName(n pkix.Name) string {
+	var b strings.Builder
+	for _, atv := range n.Names {
+		b.WriteString(atv.Type.String())
+		b.WriteByte('=')
+		b.WriteString(strings.Join(strings.Fields(strings.ToLower(fmt.Sprint(atv.Value))), " "))
+		b.WriteByte(',')
+	}
+	return b.String()
 }
 
 func newIndex() *index {
@@ -79,6 +95,7 @@ func newIndex() *index {
 		byFP:      map[[32]byte]*node{},
 		bySubject: map[string][]*node{},
 		bySKI:     map[string][]*node{},
+		byNorm:    map[string][]*node{},
 	}
 }
 
@@ -93,6 +110,8 @@ func (ix *index) add(n *node) (*node, bool) {
 	if len(n.cert.SubjectKeyId) > 0 {
 		ix.bySKI[string(n.cert.SubjectKeyId)] = append(ix.bySKI[string(n.cert.SubjectKeyId)], n)
 	}
+	norm := normName(n.cert.Subject)
+	ix.byNorm[norm] = append(ix.byNorm[norm], n)
 	ix.order = append(ix.order, n)
 	return n, true
 }
@@ -221,10 +240,10 @@ func (p *Pool) lookup(subject, ski []byte) (bySubject, byKey []*node) {
 	return bySubject, byKey
 }
 
-func (p *Pool) node(fp [32]byte) *node {
+func (p *Pool) lookupNorm(norm string) []*node {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
-	return p.ix.byFP[fp]
+	return p.ix.byNorm[norm]
 }
 
 // cachedSig reports a cached signature result.

@@ -99,6 +99,13 @@ func (r *Roots) contains(n *node) bool {
 	return ok
 }
 
+func (r *Roots) byNorm(norm string) []*node {
+	if r == nil {
+		return nil
+	}
+	return r.ix.byNorm[norm]
+}
+
 // sameKeyRoot returns the root with n's subject and public key, if any.
 func (r *Roots) sameKeyRoot(n *node) *node {
 	if r == nil {
