@@ -256,10 +256,12 @@ func checkNormalized(orig, n *Request, opts *Options) []Finding {
 	}
 
 	// Subject alternative names, in their normalised form.
+	// Normalize may have put the CN in front of the names the user wrote.
+	added := len(n.DNSNames) - len(orig.DNSNames)
 	for i, d := range n.DNSNames {
 		written := d
-		if i < len(orig.DNSNames) {
-			written = orig.DNSNames[i]
+		if j := i - added; j >= 0 && j < len(orig.DNSNames) {
+			written = orig.DNSNames[j]
 		}
 		if !isASCII(d) {
 			_, err := toASCII(d)

@@ -107,13 +107,19 @@ func stateAbbreviation(st, cc string) string {
 	return abbreviationMessage(st, cc)
 }
 
-// messageIfDotted handles values with spaces or other letters: "N. Y.",
-// "Calif." are abbreviations, "New South Wales" is not.
+// messageIfDotted handles values with spaces or other letters: "N. Y." and
+// "Nueva Esp." are abbreviations, "New South Wales" and "St. Gallen" are
+// not.
 func messageIfDotted(st, cc string) string {
-	if strings.HasSuffix(st, ".") || strings.Contains(st, ". ") {
+	if strings.HasSuffix(st, ".") {
 		return abbreviationMessage(st, cc)
 	}
-	return ""
+	for _, tok := range strings.Fields(st) {
+		if len(tok) > 3 || !strings.HasSuffix(tok, ".") {
+			return ""
+		}
+	}
+	return abbreviationMessage(st, cc)
 }
 
 func abbreviationMessage(st, cc string) string {

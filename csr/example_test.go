@@ -44,7 +44,7 @@ func Example() {
 	// Output:
 	// warnings: 0
 	// subject: CN=www.example.com,OU=Web,O=Example Ltd,L=Leeds,ST=West Yorkshire,C=GB
-	// DNS: [example.com www.example.com]
+	// DNS: [www.example.com example.com]
 	// IP: [192.0.2.10]
 	// signature: ECDSA-SHA256 true
 }

@@ -117,8 +117,8 @@ func (r *Request) clone() *Request {
 // host names (in CN and DNSNames) and the domain part of e-mail addresses
 // are converted to their ASCII form with IDNA 2008 (UTS #46 lookup
 // processing: "Bücher.Example" becomes "xn--bcher-kva.example"), and a CN
-// that is a host name or an IP address is added to DNSNames or IPAddresses
-// when it is not there yet, because browsers ignore the CN.
+// that is a host name or an IP address is added, first, to DNSNames or
+// IPAddresses when it is not there yet, because browsers ignore the CN.
 //
 // The CN itself is also replaced by its ASCII form, as the CA/Browser Forum
 // Baseline Requirements (7.1.2.7.2) demand that a host name in the CN be a
@@ -143,13 +143,13 @@ func (r *Request) Normalize() *Request {
 	cn := strings.TrimSpace(n.CN)
 	if ip := parseIP(cn); ip != nil {
 		if !slices.ContainsFunc(n.IPAddresses, ip.Equal) {
-			n.IPAddresses = append(n.IPAddresses, ip)
+			n.IPAddresses = append([]net.IP{ip}, n.IPAddresses...)
 		}
 	} else if looksLikeHost(cn) {
 		if a, err := toASCII(cn); err == nil && validHost(a) {
 			n.CN = a
 			if !slices.ContainsFunc(n.DNSNames, func(d string) bool { return strings.EqualFold(d, a) }) {
-				n.DNSNames = append(n.DNSNames, a)
+				n.DNSNames = append([]string{a}, n.DNSNames...)
 			}
 		}
 	}
@@ -162,22 +162,27 @@ func looksLikeHost(s string) bool {
 	return strings.Contains(s, ".") && !strings.ContainsAny(s, " \t@/:")
 }
 
-// toASCII converts a host name to its ASCII form, keeping a leading
-// wildcard label. ASCII names are returned as they are (not even
+// toASCII converts a host name to its ASCII form label by label, so that
+// a wildcard or another ASCII mistake in one label is left for Check to
+// name precisely. A name that is all ASCII is returned as it is (not even
 // lowercased), so that Check reports problems on what the user wrote.
 func toASCII(host string) (string, error) {
 	if isASCII(host) {
 		return host, nil
 	}
-	prefix := ""
-	if rest, ok := strings.CutPrefix(host, "*."); ok {
-		prefix, host = "*.", rest
+	labels := strings.Split(host, ".")
+	for i, l := range labels {
+		if isASCII(l) {
+			labels[i] = strings.ToLower(l) // as UTS #46 maps the rest
+			continue
+		}
+		a, err := idna.Lookup.ToASCII(l)
+		if err != nil {
+			return "", err
+		}
+		labels[i] = a
 	}
-	a, err := idna.Lookup.ToASCII(host)
-	if err != nil {
-		return "", err
-	}
-	return prefix + a, nil
+	return strings.Join(labels, "."), nil
 }
 
 // validHost reports whether the ASCII host name a passes the host checks.

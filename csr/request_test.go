@@ -191,7 +191,7 @@ func TestCreateEveryKeyType(t *testing.T) {
 			if got := r.Subject.String(); got != "CN=www.example.com,OU=Web,O=Example Ltd,L=Leeds,ST=West Yorkshire,C=GB" {
 				t.Errorf("subject %s", got)
 			}
-			if !slices.Equal(r.DNSNames, []string{"example.com", "www.example.com"}) {
+			if !slices.Equal(r.DNSNames, []string{"www.example.com", "example.com"}) {
 				t.Errorf("DNS names %q", r.DNSNames)
 			}
 			if len(r.IPAddresses) != 2 || !r.IPAddresses[0].Equal(net.ParseIP("192.0.2.10")) || !r.IPAddresses[1].Equal(net.ParseIP("2001:db8::1")) {
@@ -226,7 +226,7 @@ func TestCreateNormalises(t *testing.T) {
 		t.Errorf("CN = %q, want the A-label form", c.Subject.CommonName)
 	}
 	// UTS #46 lookup processing maps ß to ss (IDNA 2008 nontransitional).
-	want := []string{"*.xn--bcher-kva.example", "xn--strae-oqa.example", "xn--bcher-kva.example"}
+	want := []string{"xn--bcher-kva.example", "*.xn--bcher-kva.example", "xn--strae-oqa.example"}
 	if !slices.Equal(c.DNSNames, want) {
 		t.Errorf("DNS names %q, want %q", c.DNSNames, want)
 	}
