@@ -43,11 +43,11 @@ func benchGoPKCS12(b *testing.B, file, password string) {
 }
 
 // AES: Windows AD export, PBES2/PBKDF2-HMAC-SHA256/AES-256, HMAC-SHA256, 2000 iterations.
-func BenchmarkDecodeAES(b *testing.B)    { benchDecode(b, "gopkcs12_windows_aes256.p12", "password") }
+func BenchmarkDecodeAES(b *testing.B)   { benchDecode(b, "gopkcs12_windows_aes256.p12", "password") }
 func BenchmarkGoPKCS12AES(b *testing.B) { benchGoPKCS12(b, "gopkcs12_windows_aes256.p12", "password") }
 
 // 3DES: Windows 7 export, 3DES key, RC2-40 certificates, HMAC-SHA1, 2000 iterations.
-func BenchmarkDecode3DES(b *testing.B)    { benchDecode(b, "boringssl_windows.p12", "foo") }
+func BenchmarkDecode3DES(b *testing.B)   { benchDecode(b, "boringssl_windows.p12", "foo") }
 func BenchmarkGoPKCS123DES(b *testing.B) { benchGoPKCS12(b, "boringssl_windows.p12", "foo") }
 
 // BenchmarkRejectHugeIterations measures the refusal of a file whose MAC
