@@ -135,6 +135,17 @@ func TestLocalKeyIDPairs(t *testing.T) {
 	}
 }
 
+func TestTrailingBytes(t *testing.T) {
+	data, err := os.ReadFile("testdata/boringssl_windows.p12")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Decode(append(slices.Clip(data), 0, 0, 0, 0), "foo", Options{})
+	if err != nil || len(c.Keys) != 1 || !slices.Equal(c.Notes, []string{"ignored 4 bytes after the PFX structure"}) {
+		t.Errorf("err %v, notes %q", err, c.Notes)
+	}
+}
+
 func TestBounds(t *testing.T) {
 	data, err := os.ReadFile("testdata/gopkcs12_chain_3keys.p12") // 10,000 iterations
 	if err != nil {

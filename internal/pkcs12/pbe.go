@@ -69,9 +69,9 @@ func hmacPRF(oid asn1.ObjectIdentifier) (kdfHash, bool) {
 	return kdfHash{}, false
 }
 
-// readIterations reads an iteration-count INTEGER of any size. Counts that
-// do not fit an int are reported as too many, not as malformed, because
-// that is what they are.
+// readIterations reads an iteration-count INTEGER of any size. Counts above
+// 2^31-1 are reported as ErrTooManyIterations, not as malformed, because
+// that is what they are; smaller ones are checked by decoder.spend.
 func readIterations(s *cryptobyte.String, what string) (int, error) {
 	b := new(big.Int)
 	if !s.ReadASN1Integer(b) {
@@ -81,7 +81,7 @@ func readIterations(s *cryptobyte.String, what string) (int, error) {
 		return 0, malformed("%s declares %v iterations", what, b)
 	}
 	if !b.IsInt64() || b.Int64() > 1<<31-1 {
-		return 1<<31 - 1, nil // spend reports it against MaxIterations
+		return 0, fmt.Errorf("%w: %s declares %v iterations", ErrTooManyIterations, what, b)
 	}
 	return int(b.Int64()), nil
 }
