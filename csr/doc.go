@@ -11,13 +11,21 @@
 //	der, warnings, err := csr.Create(nil, req, key, nil)
 //	pemBytes := csr.EncodePEM(der)
 //
-// Create normalises the request (host names to punycode, the CN added to
-// the DNS names) and runs the pre-submission checks (Check): the country is
+// Create normalises the request (host names to punycode, in the CN too as
+// the CA/Browser Forum requires; a host-name CN added to the DNS names) and
+// runs the pre-submission checks (Check): the country is
 // an ISO 3166 code, the state is not abbreviated, RFC 5280 length limits,
 // host-name syntax and wildcards, duplicate and missing SANs. Each problem
 // is a Finding with a Code a program can branch on and a message a person
 // understands; errors stop the request with a *CheckError listing all of
 // them, and Options.Strict makes warnings stop it too.
+//
+// The pending-request store keeps each key until the CA answers: Store is
+// the small interface (Put, Find by the certificate's public key, List,
+// Complete), DirStore the folder implementation (atomic, durable writes,
+// file locking, optional passphrase encryption), KeyID the SHA-256 of the
+// public key that names an entry. Put the key before the request leaves the
+// process; Complete the entry only after the certificate is safely written.
 //
 // FromCertificate starts a renewal from an issued certificate. Parse reads
 // an existing request (PEM, the old "NEW CERTIFICATE REQUEST" label, DER or
