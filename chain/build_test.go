@@ -416,3 +416,35 @@ func TestMozillaRoots(t *testing.T) {
 		t.Fatalf("%d roots", r.Len())
 	}
 }
+
+// TestLetsEncryptTestdata: R3 with the X1 cross-sign in a pile, both roots
+// trusted: before DST expired and with DST preferred (old clients), the
+// chain goes through the cross-sign; otherwise the shorter path wins.
+func TestLetsEncryptTestdata(t *testing.T) {
+	r3 := readCerts(t, "testdata/r3.pem")[0]
+	x1 := readCerts(t, "testdata/isrg-root-x1.der")[0]
+	cross := readCerts(t, "testdata/isrg-root-x1-by-dst.pem")[0]
+	dst := readCerts(t, "testdata/dst-root-ca-x3.pem")[0]
+	roots := chain.NewRoots(x1, dst)
+	at := time.Date(2021, 6, 1, 0, 0, 0, 0, time.UTC)
+	res, err := build(t, []*x509.Certificate{cross, r3}, chain.Options{Roots: roots, CurrentTime: at})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := names(res.Chain); !slices.Equal(got, []string{"R3"}) || res.Root != x1 {
+		t.Fatalf("%s", describe(res))
+	}
+	if len(res.Report.Dropped) != 1 || res.Report.Dropped[0].Reason != "root" {
+		t.Fatalf("the cross-signed copy of the root should be dropped as the root: %+v", res.Report.Dropped)
+	}
+	res, err = build(t, []*x509.Certificate{cross, r3}, chain.Options{Roots: roots, CurrentTime: at, PreferRoots: []string{"DST Root CA X3"}, IncludeRoot: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := names(res.Chain); !slices.Equal(got, []string{"R3", "ISRG Root X1", "DST Root CA X3"}) {
+		t.Fatalf("%s", describe(res))
+	}
+	if !res.Report.Reordered || !res.Report.Links[1].ExpiresBeforeLeaf {
+		t.Fatalf("%s", res.Report)
+	}
+}
