@@ -357,8 +357,8 @@ func (b *builder) partial() string {
 		return ""
 	}
 	top := b.deadEnd[len(b.deadEnd)-1].cert
-	return fmt.Sprintf("%s, but no candidate issuer of %q is named %q (a missing intermediate or an untrusted root)",
-		describePath(certsOf(b.deadEnd)), top.Subject.String(), top.Issuer.String())
+	return fmt.Sprintf("%s, whose issuer %q is neither a trusted root nor among the candidates (a missing intermediate or an untrusted root)",
+		describePath(certsOf(b.deadEnd)), top.Issuer.String())
 }
 
 func inPath(path []*node, n *node) bool {
