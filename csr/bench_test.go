@@ -2,6 +2,7 @@ package csr
 
 import (
 	"crypto/x509"
+	"encoding/pem"
 	"os"
 	"testing"
 )
@@ -88,4 +89,25 @@ func BenchmarkCheck(b *testing.B) {
 			b.Fatal(fs)
 		}
 	}
+}
+
+// BenchmarkParse reads an OpenSSL PEM request with Parse (format
+// detection, BOM and label handling) beside encoding/pem + crypto/x509.
+func BenchmarkParse(b *testing.B) {
+	data := readTestdata(b, "rsa_sha256.pem")
+	b.Run("csr.Parse", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := Parse(data); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("stdlib", func(b *testing.B) {
+		for b.Loop() {
+			blk, _ := pem.Decode(data)
+			if _, err := x509.ParseCertificateRequest(blk.Bytes); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
