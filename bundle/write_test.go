@@ -18,7 +18,7 @@ import (
 )
 
 // testBundle is a leaf for www.example.com under an intermediate and a root.
-func testBundle(t *testing.T) *Bundle {
+func testBundle(t testing.TB) *Bundle {
 	t.Helper()
 	root := testpki.Root(t, "Test Root")
 	inter := root.Intermediate(t, "Test Intermediate")
