@@ -1,0 +1,243 @@
+// Command complete finishes a certificate request: it pairs the files a CA
+// returned with the pending key by public key, builds the chain, writes the
+// files a server needs, and only then archives the pending request.
+//
+//	go run ./examples/complete -store DIR -in FILE... [-password P]
+//	    -server nginx|apache|haproxy|iis|iis-legacy|java|java-jks|k8s|pem -out DIR
+//	    [-roots FILE] [-include-root] [-out-password P]
+//
+// -in takes one or more files (a leaf .cer and a chain .p7b, a .pfx, a PEM
+// with the whole chain), in any format the formats package reads; repeat
+// -in or list several files after one -in. -password opens .pfx/.jks
+// responses. Without -roots the chain must end in a root of the system
+// store (the embedded Mozilla set on machines without one); a private CA's
+// root is given with -roots (any file holding it, even the response .p7b:
+// only the self-signed certificates of that file are trusted).
+//
+// -out-password protects the .pfx (iis, iis-legacy) and the Java keystore
+// (java, java-jks); it defaults to "changeit", the Java and Tomcat default,
+// with a warning on stderr: pass your own for anything but a test.
+//
+// The pending store's passphrase, for an encrypted store, is read from the
+// CERTWRIGHT_STORE_PASSPHRASE environment variable.
+//
+// On success it prints each file written, one path per line, on stdout and
+// exits 0. A pairing error (no pending key for the certificate), a chain
+// error or a write error goes to stderr with exit status 1; the pending
+// request then stays pending. Bad usage exits 2. When the response holds
+// several certificates with pending keys, each is written into a subfolder
+// of -out named after its host name.
+package main
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/certwright/certwright/bundle"
+	"github.com/certwright/certwright/csr"
+	"github.com/certwright/certwright/formats"
+)
+
+func main() {
+	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// defaultOutPassword is the password of .pfx and keystore outputs when
+// -out-password is not given (go-pkcs12's DefaultPassword, keytool's usual).
+const defaultOutPassword = "changeit"
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	ins, rest, err := splitMulti(args, "in")
+	fs := flag.NewFlagSet("complete", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	storeDir := fs.String("store", "", "pending-request store `folder` (where the CSR's key was kept)")
+	password := fs.String("password", "", "password of .pfx/.jks input files")
+	serverName := fs.String("server", "", "server to write for: "+serverList())
+	outDir := fs.String("out", "", "output `folder` (created 0700 when missing)")
+	rootsFile := fs.String("roots", "", "`file` with the trusted root(s); default: the system roots")
+	includeRoot := fs.Bool("include-root", false, "also write the root (appended to chains; ca.crt for k8s)")
+	outPassword := fs.String("out-password", "", "password of the .pfx/keystore output (iis, iis-legacy, java, java-jks); default \""+defaultOutPassword+"\"")
+	name := fs.String("name", "", "base name of single-file outputs (default: the certificate's host name)")
+	friendly := fs.String("friendly-name", "", "friendly name / keystore alias (default: the certificate's host name)")
+	overwrite := fs.Bool("overwrite", false, "replace existing certificate files (never key files)")
+	overwriteKey := fs.Bool("overwrite-key", false, "also replace existing files that hold a private key")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: complete -store DIR -in FILE... [-password P] -server "+serverList()+" -out DIR [-roots FILE] [-include-root] [-out-password P]")
+		fs.PrintDefaults()
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "complete:", err)
+		fs.Usage()
+		return 2
+	}
+	if err := fs.Parse(rest); err != nil {
+		return 2
+	}
+	ins = append(ins, fs.Args()...)
+	if *storeDir == "" || len(ins) == 0 || *serverName == "" || *outDir == "" {
+		fmt.Fprintln(stderr, "complete: -store, -in, -server and -out are required")
+		fs.Usage()
+		return 2
+	}
+	server, err := bundle.ParseServer(*serverName)
+	if err != nil {
+		fmt.Fprintln(stderr, "complete:", err)
+		return 2
+	}
+
+	var storeOpts csr.DirOptions
+	if pp := os.Getenv("CERTWRIGHT_STORE_PASSPHRASE"); pp != "" {
+		storeOpts.Passphrase = []byte(pp)
+	}
+	if _, err := os.Stat(*storeDir); err != nil {
+		fmt.Fprintf(stderr, "complete: the pending store %s cannot be opened: %v (give the folder the CSR was made with)\n", *storeDir, err)
+		return 1
+	}
+	store, err := csr.OpenDir(*storeDir, &storeOpts)
+	if err != nil {
+		fmt.Fprintln(stderr, "complete:", err)
+		return 1
+	}
+	opts := &bundle.CompleteOptions{Password: *password}
+	if *rootsFile != "" {
+		roots, err := readRoots(*rootsFile, *password)
+		if err != nil {
+			fmt.Fprintln(stderr, "complete:", err)
+			return 1
+		}
+		opts.Roots = roots
+	}
+	done, err := bundle.CompleteFiles(ctx, store, ins, opts)
+	if err != nil {
+		fmt.Fprintln(stderr, "complete:", err)
+		return 1
+	}
+
+	wo := &bundle.WriteOptions{
+		IncludeRoot: *includeRoot, Name: *name, FriendlyName: *friendly,
+		Overwrite: *overwrite, AllowKeyOverwrite: *overwriteKey,
+	}
+	if passwordServer(server) {
+		wo.Password = *outPassword
+		if wo.Password == "" {
+			wo.Password = defaultOutPassword
+			fmt.Fprintf(stderr, "complete: warning: no -out-password; the %s output is protected with the default password %q\n", server, defaultOutPassword)
+		}
+	}
+	status := 0
+	for _, c := range done {
+		dir := *outDir
+		if len(done) > 1 {
+			dir = filepath.Join(*outDir, subfolder(c.Bundle.Leaf))
+		}
+		for _, n := range c.Notes {
+			fmt.Fprintln(stderr, "complete: note:", n)
+		}
+		written, err := c.WriteAndFinish(ctx, dir, server, wo)
+		for _, p := range written {
+			fmt.Fprintln(stdout, p)
+		}
+		if err != nil {
+			fmt.Fprintln(stderr, "complete:", err)
+			if !errors.Is(err, bundle.ErrNotWritten) {
+				fmt.Fprintf(stderr, "complete: the request sha256:%s stays pending in %s\n", c.Pending.ID, *storeDir)
+			}
+			status = 1
+			continue
+		}
+		fmt.Fprintf(stderr, "complete: %s: chain %s; pending request sha256:%s archived\n",
+			c.Bundle.Leaf.Subject, describeChain(c.Bundle), c.Pending.ID)
+	}
+	return status
+}
+
+// splitMulti takes "-NAME a b c" (values up to the next flag), "-NAME=a"
+// and repeated occurrences out of args, so that "-in leaf.cer chain.p7b"
+// works as the usage line shows.
+func splitMulti(args []string, name string) (values, rest []string, err error) {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			rest = append(rest, args[i:]...)
+			break
+		}
+		switch {
+		case a == "-"+name || a == "--"+name:
+			n := 0
+			for i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {
+				i++
+				values = append(values, args[i])
+				n++
+			}
+			if n == 0 {
+				return nil, nil, fmt.Errorf("flag -%s needs at least one file", name)
+			}
+		case strings.HasPrefix(a, "-"+name+"=") || strings.HasPrefix(a, "--"+name+"="):
+			values = append(values, a[strings.Index(a, "=")+1:])
+		default:
+			rest = append(rest, a)
+		}
+	}
+	return values, rest, nil
+}
+
+func serverList() string {
+	var names []string
+	for _, s := range bundle.Servers() {
+		names = append(names, string(s))
+	}
+	return strings.Join(names, "|")
+}
+
+func passwordServer(s bundle.Server) bool {
+	switch s {
+	case bundle.IIS, bundle.IISLegacy, bundle.Java, bundle.JavaJKS:
+		return true
+	}
+	return false
+}
+
+// readRoots returns the self-signed certificates of file, the trusted roots.
+func readRoots(file, password string) ([]*x509.Certificate, error) {
+	c, err := formats.ReadFile(file, &formats.ReadOptions{Password: password})
+	if err != nil {
+		return nil, fmt.Errorf("reading -roots: %w", err)
+	}
+	var roots []*x509.Certificate
+	for _, cert := range c.Certificates {
+		if string(cert.RawIssuer) == string(cert.RawSubject) && cert.CheckSignatureFrom(cert) == nil {
+			roots = append(roots, cert)
+		}
+	}
+	if len(roots) == 0 {
+		return nil, fmt.Errorf("-roots %s holds %d certificate(s) but no self-signed root", file, len(c.Certificates))
+	}
+	return roots, nil
+}
+
+func subfolder(leaf *x509.Certificate) string {
+	n := leaf.Subject.CommonName
+	if len(leaf.DNSNames) > 0 {
+		n = leaf.DNSNames[0]
+	}
+	n = strings.NewReplacer("*", "wildcard", "/", "_", `\`, "_", "..", "_").Replace(n)
+	if n == "" {
+		n = fmt.Sprintf("serial-%X", leaf.SerialNumber)
+	}
+	return n
+}
+
+func describeChain(b *bundle.Bundle) string {
+	var parts []string
+	for _, c := range b.Chain(true) {
+		parts = append(parts, fmt.Sprintf("%q", c.Subject.CommonName))
+	}
+	return strings.Join(parts, " -> ")
+}
