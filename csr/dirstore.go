@@ -485,11 +485,17 @@ func (s *DirStore) writeEntry(id string, files []entryFile) (err error) {
 	return nil
 }
 
-// writeNewFile creates name (which must not exist) with perm, writes data
-// and fsyncs it.
+// writeNewFile creates name (which must not exist) with exactly the mode
+// perm, writes data and fsyncs it.
 func writeNewFile(name string, data []byte, perm fs.FileMode) error {
-	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm&0o600)
 	if err != nil {
+		return err
+	}
+	// Set the mode exactly, whatever the umask, before any data is written
+	// (the file was created no wider than 0600).
+	if err := f.Chmod(perm); err != nil {
+		f.Close()
 		return err
 	}
 	if _, err := f.Write(data); err != nil {
@@ -927,11 +933,14 @@ func (s *DirStore) sweep() error {
 		tmp := filepath.Join(pending, e.Name())
 		if e.IsDir() {
 			if id, ok := s.completeTemp(tmp); ok {
-				if err := os.Rename(tmp, filepath.Join(pending, id)); err == nil {
-					s.recovered = append(s.recovered, id)
-					promoted = true
-					continue
+				// Never delete a complete key: if it cannot be moved into
+				// place, leave it and say so.
+				if err := os.Rename(tmp, filepath.Join(pending, id)); err != nil {
+					return fmt.Errorf("csr: recovering the complete entry %s of key sha256:%s: %w", tmp, id, err)
 				}
+				s.recovered = append(s.recovered, id)
+				promoted = true
+				continue
 			}
 		}
 		if err := os.RemoveAll(tmp); err != nil {
