@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
+	"fmt"
 	"math/big"
 	"slices"
 	"strings"
@@ -446,5 +447,66 @@ func TestLetsEncryptTestdata(t *testing.T) {
 	}
 	if !res.Report.Reordered || !res.Report.Links[1].ExpiresBeforeLeaf {
 		t.Fatalf("%s", res.Report)
+	}
+}
+
+// TestBuildRootPool: with an *x509.CertPool of roots, which cannot be
+// listed, crypto/x509 picks the root at the end of the path found.
+func TestBuildRootPool(t *testing.T) {
+	p := newPKI(t)
+	rp := x509.NewCertPool()
+	rp.AddCert(p.root.Cert)
+	res, err := build(t, []*x509.Certificate{p.i1.Cert, p.leaf, p.i2.Cert}, chain.Options{RootPool: rp, CurrentTime: testpki.Now, IncludeRoot: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := names(res.Chain); !slices.Equal(got, []string{"www.example.com", "I2", "I1", "Root"}) || res.Root != p.root.Cert {
+		t.Fatalf("%s", describe(res))
+	}
+	if res.Report.Verification != chain.VerifiedByRootPool {
+		t.Fatalf("verification %q", res.Report.Verification)
+	}
+	_, err = chain.Build(context.Background(), []*x509.Certificate{p.leaf, p.i2.Cert, p.i1.Cert}, &chain.Options{
+		RootPool: rp, CurrentTime: testpki.Now, ExcludeRoots: []string{"Root"},
+	})
+	if !errors.Is(err, chain.ErrNoChain) || !strings.Contains(err.Error(), "excluded") {
+		t.Fatalf("excluded root: %v", err)
+	}
+}
+
+// TestPoolConcurrentBuilds shares one Pool between goroutines (run with
+// -race).
+func TestPoolConcurrentBuilds(t *testing.T) {
+	p := newPKI(t)
+	var leaves []*x509.Certificate
+	for i := range 16 {
+		l, _ := p.i2.Leaf(t, nil, fmt.Sprintf("h%d.example.com", i))
+		leaves = append(leaves, l)
+	}
+	pool := chain.NewPool(nil)
+	pool.Add(p.i1.Cert, p.i2.Cert)
+	o := &chain.Options{Roots: chain.NewRoots(p.root.Cert), Pool: pool, CurrentTime: testpki.Now}
+	if _, err := chain.Build(context.Background(), leaves[:1], o); err != nil {
+		t.Fatal(err)
+	}
+	warm := pool.SignatureChecks()
+	leaves = leaves[1:]
+	errs := make(chan error, len(leaves))
+	for _, l := range leaves {
+		go func() {
+			res, err := chain.Build(context.Background(), []*x509.Certificate{l}, o)
+			if err == nil && len(res.Chain) != 3 {
+				err = fmt.Errorf("chain of %d", len(res.Chain))
+			}
+			errs <- err
+		}()
+	}
+	for range leaves {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := pool.SignatureChecks(); n != warm {
+		t.Fatalf("%d signature checks after the first build, then %d more for 15 leaves under the cached issuer path", warm, n-warm)
 	}
 }

@@ -402,3 +402,81 @@ func mustRead(t *testing.T, path string) []byte {
 	}
 	return b
 }
+
+// TestOfflinePoolCFSSLTrust completes each of the 1,263 public
+// intermediates of cfssl_trust, taken as a leaf, from the rest of
+// int-bundle.crt as the offline pool, to the 339 roots of ca-bundle.crt, at
+// the middle of its validity: Build must succeed wherever x509.Verify with
+// the same pool and roots does, and every chain it returns must be
+// accepted by x509.Verify given only that chain.
+func TestOfflinePoolCFSSLTrust(t *testing.T) {
+	inters := readParseable(t, testtool.Corpus(t, "cfssl_trust/int-bundle.crt"))
+	rootCerts := readParseable(t, testtool.Corpus(t, "cfssl_trust/ca-bundle.crt"))
+	pool := chain.NewPool(nil)
+	pool.Add(inters...)
+	roots := chain.NewRoots(rootCerts...)
+	xInter, xRoots := x509.NewCertPool(), x509.NewCertPool()
+	for _, c := range inters {
+		xInter.AddCert(c)
+	}
+	for _, c := range rootCerts {
+		xRoots.AddCert(c)
+	}
+	ours, theirs, completed := 0, 0, 0
+	for _, leaf := range inters {
+		at := leaf.NotBefore.Add(leaf.NotAfter.Sub(leaf.NotBefore) / 2)
+		_, xerr := leaf.Verify(x509.VerifyOptions{Intermediates: xInter, Roots: xRoots, CurrentTime: at, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
+		res, err := chain.Build(context.Background(), []*x509.Certificate{leaf}, &chain.Options{
+			Roots: roots, Pool: pool, CurrentTime: at, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny},
+		})
+		if xerr == nil {
+			theirs++
+		}
+		if err != nil {
+			if xerr == nil {
+				t.Errorf("%q: x509.Verify finds a chain, Build does not: %v", leaf.Subject, err)
+			}
+			continue
+		}
+		ours++
+		if len(res.Chain) > 1 {
+			completed++
+		}
+		inter := x509.NewCertPool()
+		for _, c := range res.Chain[1:] {
+			inter.AddCert(c)
+		}
+		rp := x509.NewCertPool()
+		rp.AddCert(res.Root)
+		if _, err := leaf.Verify(x509.VerifyOptions{Intermediates: inter, Roots: rp, CurrentTime: at, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
+			t.Errorf("%q: x509.Verify rejects the built chain: %v", leaf.Subject, err)
+		}
+	}
+	t.Logf("%d intermediates: Build found %d chains (%d completed from the pool), x509.Verify %d; %d signature checks in all",
+		len(inters), ours, completed, theirs, pool.SignatureChecks())
+	if ours < theirs || completed == 0 {
+		t.Fatalf("Build %d, x509.Verify %d, completed %d", ours, theirs, completed)
+	}
+}
+
+// readParseable reads the PEM certificates of path that crypto/x509 can
+// parse (a few old roots have negative serial numbers).
+func readParseable(t *testing.T, path string) []*x509.Certificate {
+	data := mustRead(t, path)
+	var out []*x509.Certificate
+	skipped := 0
+	for {
+		var blk *pem.Block
+		blk, data = pem.Decode(data)
+		if blk == nil {
+			break
+		}
+		if c, err := x509.ParseCertificate(blk.Bytes); err == nil {
+			out = append(out, c)
+		} else {
+			skipped++
+		}
+	}
+	t.Logf("%s: %d certificates, %d not parseable by crypto/x509", filepath.Base(path), len(out), skipped)
+	return out
+}
