@@ -98,7 +98,7 @@ func (r *reader) readDER(data []byte, format, enc string) (string, error) {
 			r.note("%d bytes of padding after the last element ignored", len(rest))
 			break
 		}
-		n, err := ber.Check(rest, r.o.MaxDepth)
+		n, err := elementLength(rest, r.o.MaxDepth)
 		if err != nil {
 			if errors.Is(err, ber.ErrTooDeep) {
 				return detected, fmt.Errorf("%w: ASN.1 nested more than %d levels (ReadOptions.MaxDepth): %w", ErrLimit, r.o.MaxDepth, err)
@@ -156,6 +156,23 @@ func (r *reader) readDER(data []byte, format, enc string) (string, error) {
 		return detected, errors.Join(failures...)
 	}
 	return detected, nil
+}
+
+// elementLength returns the length of the element at the start of b. A
+// definite length is read from the header alone (the consumers either
+// parse a fixed shape or bound the depth themselves: readPKCS7 and
+// internal/pkcs12 normalise with internal/ber); an indefinite length needs
+// a bounded walk to find the end-of-contents.
+func elementLength(b []byte, maxDepth int) (int, error) {
+	if len(b) > 1 && b[1] != 0x80 {
+		s := cryptobyte.String(b)
+		var el cryptobyte.String
+		var tag cbasn1.Tag
+		if s.ReadAnyASN1Element(&el, &tag) {
+			return len(el), nil
+		}
+	}
+	return ber.Check(b, maxDepth)
 }
 
 // readSignedDER reads a certificate or a CSR, or notes a CRL.

@@ -19,9 +19,11 @@ var pemBegin = []byte("-----BEGIN ")
 // Malformed or unknown blocks are noted and skipped; a password problem or
 // a bound fails the whole read.
 func (r *reader) readPEM(data []byte) error {
-	if n := bytes.Count(data, pemBegin); n > r.o.MaxPEMBlocks {
-		return fmt.Errorf("%w: %d PEM blocks, more than the %d allowed (ReadOptions.MaxPEMBlocks)", ErrLimit, n, r.o.MaxPEMBlocks)
+	begins := bytes.Count(data, pemBegin)
+	if begins > r.o.MaxPEMBlocks {
+		return fmt.Errorf("%w: %d PEM blocks, more than the %d allowed (ReadOptions.MaxPEMBlocks)", ErrLimit, begins, r.o.MaxPEMBlocks)
 	}
+	r.reserve(begins)
 	var failures []error
 	rest := data
 	n := 0
@@ -43,7 +45,7 @@ func (r *reader) readPEM(data []byte) error {
 		failures = append(failures, fmt.Errorf("%s: %w", source, err))
 		r.note("%s skipped: %v", source, err)
 	}
-	if begins := bytes.Count(data, pemBegin); begins > n {
+	if begins > n {
 		r.note("%d of %d PEM BEGIN lines did not start a well-formed block (bad base64 or no END line), skipped", begins-n, begins)
 		if n == 0 {
 			failures = append(failures, fmt.Errorf("%w: no well-formed PEM block (bad base64 or missing END line)", ErrUnrecognized))

@@ -100,27 +100,35 @@ func walkSignedData(der []byte) (*signedDataParts, error) {
 }
 
 // readPKCS7 reads the certificates of a PKCS#7/CMS signed data (DER or
-// BER). The depth bound and the BER normalisation run first, so that no
-// recursive parser ever sees unbounded nesting.
+// BER). DER goes straight to the certificates-only walk, which descends a
+// fixed number of levels. Anything else is first normalised by
+// internal/ber, which bounds the nesting depth, so that no recursive parser
+// (smallstep/pkcs7 is one) ever sees unbounded nesting.
 func (r *reader) readPKCS7(data []byte, format, source string) error {
-	der, err := ber.ToDER(data, r.o.MaxDepth)
-	if err != nil {
-		if errors.Is(err, ber.ErrTooDeep) {
-			return fmt.Errorf("%w: %s: ASN.1 nested more than %d levels (ReadOptions.MaxDepth): %w", ErrLimit, source, r.o.MaxDepth, err)
-		}
-		return fmt.Errorf("%s: PKCS#7 is not well-formed BER: %w", source, err)
-	}
 	r.addFormat(FormatPKCS7)
-	if !bytes.Equal(der, data) {
-		r.note("%s: PKCS#7 in BER (indefinite lengths or constructed strings), normalised to DER", source)
-	}
+	der := data
 	p, walkErr := walkSignedData(der)
+	if walkErr != nil && !errors.Is(walkErr, ErrUnsupported) {
+		norm, err := ber.ToDER(data, r.o.MaxDepth)
+		if err != nil {
+			if errors.Is(err, ber.ErrTooDeep) {
+				return fmt.Errorf("%w: %s: ASN.1 nested more than %d levels (ReadOptions.MaxDepth): %w", ErrLimit, source, r.o.MaxDepth, err)
+			}
+			return fmt.Errorf("%s: PKCS#7 is not well-formed BER: %w", source, err)
+		}
+		if !bytes.Equal(norm, data) {
+			r.note("%s: PKCS#7 in BER (indefinite lengths or constructed strings), normalised to DER", source)
+		}
+		der = norm
+		p, walkErr = walkSignedData(der)
+	}
 	if walkErr != nil {
 		if errors.Is(walkErr, ErrUnsupported) {
 			return walkErr
 		}
 		// The certificates-only walk is strict; give the general parser a
-		// chance before failing, and keep both reasons.
+		// chance before failing, and keep both reasons. der passed
+		// ber.ToDER, so its depth is bounded.
 		p7, err := pkcs7.Parse(der)
 		if err != nil {
 			return errors.Join(walkErr, fmt.Errorf("smallstep/pkcs7: %w", err))
@@ -136,6 +144,7 @@ func (r *reader) readPKCS7(data []byte, format, source string) error {
 	if len(p.certs) > r.o.MaxCertificates {
 		return fmt.Errorf("%w: %s holds %d certificates, more than the %d allowed (ReadOptions.MaxCertificates)", ErrLimit, source, len(p.certs), r.o.MaxCertificates)
 	}
+	r.reserve(len(p.certs))
 	for i, certDER := range p.certs {
 		src := fmt.Sprintf("%s certificate %d", source, i+1)
 		cert, err := parseCertificate(certDER)
@@ -155,7 +164,7 @@ func (r *reader) readPKCS7(data []byte, format, source string) error {
 	}
 	if p.signers > 0 {
 		msg := fmt.Sprintf("%s: signed data with %d signer(s); the signature is not verified", source, p.signers)
-		if p.signers == 1 {
+		if _, err := ber.Check(der, r.o.MaxDepth); p.signers == 1 && err == nil {
 			if p7, err := pkcs7.Parse(der); err == nil {
 				if signer := p7.GetOnlySigner(); signer != nil {
 					msg += "; signer " + signer.Subject.String()

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/certwright/certwright/internal/ber"
@@ -391,6 +392,15 @@ func (r *reader) note(format string, args ...any) {
 	r.c.Notes = append(r.c.Notes, fmt.Sprintf(format, args...))
 }
 
+// reserve makes room for n more certificates.
+func (r *reader) reserve(n int) {
+	r.c.Certificates = slices.Grow(r.c.Certificates, n)
+	r.c.CertInfo = slices.Grow(r.c.CertInfo, n)
+	if len(r.c.certSeen) == 0 && n > 8 {
+		r.c.certSeen = make(map[string]int, n)
+	}
+}
+
 // addCert records a parsed certificate, enforcing the bounds and removing
 // duplicates. A duplicate still merges container metadata into the first
 // copy.
@@ -399,8 +409,8 @@ func (r *reader) addCert(cert *x509.Certificate, info CertInfo) error {
 	if r.certs > r.o.MaxCertificates {
 		return fmt.Errorf("%w: more than %d certificates (ReadOptions.MaxCertificates)", ErrLimit, r.o.MaxCertificates)
 	}
-	if err := r.checkPublicKey(cert.PublicKey, "certificate "+cert.Subject.String()); err != nil {
-		return err
+	if err := r.checkPublicKey(cert.PublicKey, info.Source); err != nil {
+		return fmt.Errorf("%w (certificate %s)", err, cert.Subject.String())
 	}
 	if i, ok := r.c.certSeen[string(cert.Raw)]; ok {
 		prev := &r.c.CertInfo[i]
