@@ -340,3 +340,39 @@ func TestAddSANs(t *testing.T) {
 		t.Errorf("SANs() = %q", got)
 	}
 }
+
+// FuzzCreate asserts that every request the checks pass can be made, and
+// reads back with the names Normalize promised.
+func FuzzCreate(f *testing.F) {
+	f.Add("www.example.com", "Example Ltd", "West Yorkshire", "GB", "example.com,192.0.2.1")
+	f.Add("Bücher.example", "Ünïcödé", "Bayern", "DE", "*.bücher.example,a@bücher.example")
+	f.Add("x", "", "WA", "USA", "spiffe://example.com/a,urn:x:y,[::1]")
+	f.Add("", "O", "", "", "xn--bcher-kva.example,EXAMPLE.com,example.com")
+	key := testKey(f, P256)
+	f.Fuzz(func(t *testing.T, cn, o, st, c, sans string) {
+		r := &Request{CN: cn, O: o, ST: st, C: c}
+		if r.AddSANs(strings.Split(sans, ",")...) != nil {
+			return
+		}
+		fs := Check(r, nil)
+		der, _, err := Create(nil, r, key, nil)
+		if FindingsError(fs) != nil {
+			if err == nil {
+				t.Fatalf("Create made a request that Check refuses: %v", fs)
+			}
+			return
+		}
+		if err != nil {
+			t.Fatalf("checks passed (%v) but Create failed: %v", fs, err)
+		}
+		got, err := Parse(der)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := r.Normalize()
+		back := FromCertificateRequest(got)
+		if back.CN != n.CN || back.O != n.O || back.ST != n.ST || back.C != n.C || !slices.Equal(back.SANs(), n.SANs()) {
+			t.Fatalf("read back %+v, want %+v", back, n)
+		}
+	})
+}
