@@ -136,3 +136,25 @@ func BenchmarkFloor(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkX509VerifyChosenChain: x509.Verify given only the leaf's own
+// issuer and that issuer's root, the cheapest whole-path check there is
+// (what Build's WholePathVerify costs on top of the search).
+func BenchmarkX509VerifyChosenChain(b *testing.B) {
+	c := corpus(b)
+	rootOf := map[string]*x509.Certificate{}
+	for _, r := range c.roots {
+		rootOf[string(r.RawSubject)] = r
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		n := 200 + i%1800
+		inter, roots := x509.NewCertPool(), x509.NewCertPool()
+		inter.AddCert(c.issuer[n])
+		roots.AddCert(rootOf[string(c.issuer[n].RawIssuer)])
+		if _, err := c.leaves[n].Verify(x509.VerifyOptions{Intermediates: inter, Roots: roots, CurrentTime: testpki.Now}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

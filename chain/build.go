@@ -159,6 +159,7 @@ type builder struct {
 	fetches       int
 	stopped       string
 	deadEnd       []*node // the longest path whose top had no issuer
+	forceFetch    bool    // fetch AIA issuers even where paths were found
 }
 
 func (b *builder) note(format string, args ...any) {
@@ -236,6 +237,14 @@ func Build(ctx context.Context, certs []*x509.Certificate, opts *Options) (*Resu
 
 	b.search()
 	best, rejected := b.choose()
+	if best == nil && o.FetchAIA && b.fetches == 0 && b.stopped == "" {
+		// Every path found was rejected (an expired cross-sign, say):
+		// look for other issuers through AIA too and try again.
+		b.forceFetch = true
+		b.paths = nil
+		b.search()
+		best, rejected = b.choose()
+	}
 	rep.Notes = b.notes
 	rep.Fetched = b.fetched
 	rep.SignatureChecks = b.checks
@@ -449,6 +458,13 @@ func (b *builder) issuers(cur *node) []*node {
 		}
 	}
 	if len(out) > b.o.MaxCandidates {
+		// Candidates already known to have signed cur go first, so that a
+		// flood cannot push a known issuer out of the window.
+		sort.SliceStable(out, func(i, j int) bool {
+			oi, _ := b.pool.cachedSig(sigKey{cur.fp, out[i].spki})
+			oj, _ := b.pool.cachedSig(sigKey{cur.fp, out[j].spki})
+			return oi && !oj
+		})
 		b.note("%q has %d candidate issuers; only the first %d were considered (Options.MaxCandidates)",
 			cur.cert.Subject.String(), len(out), b.o.MaxCandidates)
 		out = out[:b.o.MaxCandidates]
@@ -494,7 +510,7 @@ func (b *builder) explore(path []*node) bool {
 	if b.tryCandidates(path, cands) {
 		found = true
 	}
-	if !found && b.o.FetchAIA && !cur.selfIss && b.stopped == "" {
+	if (!found || b.forceFetch) && b.o.FetchAIA && !cur.selfIss && b.stopped == "" {
 		if fresh := b.fetchIssuers(cur); len(fresh) > 0 {
 			cands = fresh
 			if b.tryCandidates(path, fresh) {

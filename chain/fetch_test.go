@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/certwright/certwright/chain"
 	"github.com/certwright/certwright/internal/testpki"
@@ -176,7 +177,7 @@ func TestBuildAIA(t *testing.T) {
 }
 
 func FuzzParseIssuers(f *testing.F) {
-	for _, name := range []string{"root.pem", "isrg-root-x1.der", "isrg-root-x1.p7c"} {
+	for _, name := range []string{"r3.pem", "isrg-root-x1.der", "dst-root-ca-x3.p7c", "isrg-root-x1-by-dst.pem"} {
 		if b, err := os.ReadFile(filepath.Join("testdata", name)); err == nil {
 			f.Add(b)
 		}
@@ -189,4 +190,27 @@ func FuzzParseIssuers(f *testing.F) {
 			t.Fatalf("%d certificates without error", len(cs))
 		}
 	})
+}
+
+// TestBuildAIAAfterRejectedPath: the given issuer is an expired
+// cross-sign; with AIA on, the leaf's caIssuers URL yields the current
+// issuer certificate and the chain validates.
+func TestBuildAIAAfterRejectedPath(t *testing.T) {
+	c := newCross(t, time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC))
+	docs := map[string][]byte{"/i.der": c.iByR1.Raw}
+	s, _ := aiaServer(t, docs)
+	lt := &x509.Certificate{DNSNames: []string{"x.example.com"}, IssuingCertificateURL: []string{s.URL + "/i.der"}}
+	lt.Subject.CommonName = "x.example.com"
+	leaf := testpki.Sign(t, lt, testpki.KeyP256(t).Public(), c.iss, nil)
+	o := chain.Options{
+		Roots: chain.NewRoots(c.r1.Cert, c.r2.Cert), CurrentTime: time.Date(2028, 1, 1, 0, 0, 0, 0, time.UTC),
+		FetchAIA: true, Fetcher: &chain.HTTPFetcher{AllowPrivate: true},
+	}
+	res, err := build(t, []*x509.Certificate{leaf, c.iByR2}, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Chain[1] == c.iByR2 || res.Root.Subject.CommonName != "R1" || len(res.Report.Fetched) != 1 {
+		t.Fatalf("%s", describe(res))
+	}
 }
