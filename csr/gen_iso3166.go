@@ -4,7 +4,9 @@
 // codes and of the ISO 3166-2 subdivisions whose abbreviations people put in
 // the ST field, from the JSON files of the iso-codes project
 // (https://salsa.debian.org/iso-codes-team/iso-codes, Debian package
-// "iso-codes"). Run it with
+// "iso-codes", version 4.15.0 here). Only facts are taken from it: the
+// codes and the English short names of ISO 3166-1 and ISO 3166-2 (the
+// iso-codes files themselves are LGPL-2.1). Run it with
 //
 //	go run gen_iso3166.go [/usr/share/iso-codes/json]
 package main

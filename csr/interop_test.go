@@ -115,3 +115,28 @@ func TestWeReadOpenSSLRequests(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenSSLReadsInternationalNames: UTF-8 subject fields and an IDN host
+// name come out in OpenSSL as the text and the punycode the user expects.
+func TestOpenSSLReadsInternationalNames(t *testing.T) {
+	openssl := testtool.Require(t, "openssl")
+	req := &Request{CN: "Bücher.example", O: "Bücher & Söhne GmbH", L: "Zürich", ST: "Zürich", C: "CH", DNSNames: []string{"*.bücher.example"}}
+	der, findings, err := Create(nil, req, testKey(t, P256), nil)
+	if err != nil || len(findings) != 0 {
+		t.Fatal(err, findings)
+	}
+	name := filepath.Join(t.TempDir(), "idn.csr")
+	if err := os.WriteFile(name, EncodePEM(der), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b, err := exec.Command(openssl, "req", "-in", name, "-verify", "-noout", "-text", "-nameopt", "utf8,sep_comma_plus_space,space_eq").CombinedOutput()
+	if err != nil {
+		t.Fatalf("openssl: %v\n%s", err, b)
+	}
+	for _, s := range []string{"verify OK", "O = Bücher & Söhne GmbH", "L = Zürich", "CN = xn--bcher-kva.example",
+		"DNS:xn--bcher-kva.example, DNS:*.xn--bcher-kva.example"} {
+		if !strings.Contains(string(b), s) {
+			t.Errorf("openssl output lacks %q:\n%s", s, b)
+		}
+	}
+}

@@ -376,3 +376,27 @@ func FuzzCreate(f *testing.F) {
 		}
 	})
 }
+
+// TestCreateConcurrent: a provisioning tool makes many requests at once
+// with no shared state between calls (run with -race).
+func TestCreateConcurrent(t *testing.T) {
+	key := testKey(t, P256)
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for i := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := fullRequest()
+			r.DNSNames = append(r.DNSNames, "host"+strings.Repeat("x", i)+".example.com")
+			if _, _, err := Create(nil, r, key, nil); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
