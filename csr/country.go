@@ -69,6 +69,9 @@ func checkCountry(v string) (Finding, bool) {
 		return bad("%q is not an ISO 3166 country code (it is only reserved); the United Kingdom is \"GB\"", v)
 	case s != "":
 		c, _ := lookupAlpha2(s)
+		if strings.ToUpper(v) == s {
+			return bad("%q is not an ISO 3166 country code as written (the codes are in capitals); did you mean %q (%s)?", v, s, c.name)
+		}
 		if len(v) == 2 {
 			return bad("%q is not a 2-letter ISO 3166 country code; did you mean %q (%s)?", v, s, c.name)
 		}
