@@ -85,6 +85,8 @@ type DirOptions struct {
 // power loss. Nothing is overwritten. Complete renames the entry into the
 // archive; only RemoveArchived deletes, and only archived entries.
 //
+// Use OpenDir to get a DirStore; the zero value is not usable.
+//
 // OpenDir finishes what crashed writers left: a temporary entry that is
 // complete (its key, request and metadata all parse and agree) is moved
 // into place, anything else with the temporary prefix is removed.
@@ -133,7 +135,8 @@ type entryMeta struct {
 }
 
 // OpenDir opens the pending store in the folder path, creating it (0700)
-// when it does not exist. opts may be nil. Under the store's lock it
+// when it does not exist. A new store is only made in a missing or empty
+// folder, so that a mistyped path cannot scatter keys among other files. opts may be nil. Under the store's lock it
 // creates or checks store.json (format, encryption, passphrase) and sweeps
 // what interrupted writers left (see DirStore). A relative path is made
 // absolute, so errors always name the folder in full.
@@ -161,6 +164,9 @@ func OpenDir(path string, opts *DirOptions) (*DirStore, error) {
 	if err := s.checkIterations(); err != nil {
 		return nil, err
 	}
+	if err := checkForeignFolder(abs); err != nil {
+		return nil, err
+	}
 	for _, d := range []string{abs, s.sub(pendingName), s.sub(archiveName)} {
 		if err := mkdirDurable(d); err != nil {
 			return nil, fmt.Errorf("csr: creating the pending store folder %s: %w", d, err)
@@ -184,6 +190,28 @@ func OpenDir(path string, opts *DirOptions) (*DirStore, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// checkForeignFolder refuses to turn a folder that already holds other
+// things (a home folder given by mistake) into a store: a new store is
+// made in an empty or missing folder.
+func checkForeignFolder(dir string) error {
+	if _, err := os.Lstat(filepath.Join(dir, storeInfoName)); err == nil {
+		return nil
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil // missing (created next) or unreadable (reported next)
+	}
+	for _, e := range ents {
+		switch n := e.Name(); {
+		case n == pendingName, n == archiveName, n == lockName, n == lockName+".owner",
+			strings.HasPrefix(n, atomicfile.TempPrefix):
+		default:
+			return fmt.Errorf("csr: %s is not a pending store (it has no %s) and is not empty (it holds %q); give a new or empty folder for a new store", dir, storeInfoName, n)
+		}
+	}
+	return nil
 }
 
 // mkdirDurable creates dir (0700) if missing and fsyncs its parent so that
@@ -646,11 +674,12 @@ func (s *DirStore) Find(ctx context.Context, pub crypto.PublicKey) (*Pending, er
 	if err != nil {
 		return nil, err
 	}
-	p, err := s.readEntry(s.sub(pendingName, id), id)
+	entry := s.sub(pendingName, id)
+	p, err := s.readEntry(entry, id)
 	if err == nil {
 		return p, nil
 	}
-	if !errors.Is(err, fs.ErrNotExist) {
+	if err = damaged(entry, err); !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
 	ids, _ := s.pendingIDs()
@@ -659,6 +688,19 @@ func (s *DirStore) Find(ctx context.Context, pub crypto.PublicKey) (*Pending, er
 		hint = fmt.Sprintf("; its request was completed and archived as %s (FindArchived returns it)", s.sub(archiveName, names[len(names)-1]))
 	}
 	return nil, fmt.Errorf("%w for public key sha256:%s in %s (searched %d pending requests)%s", ErrNotFound, id, s.dir, len(ids), hint)
+}
+
+// damaged turns a "file does not exist" error from reading the entry
+// folder dir into a damage report when the folder itself exists: a file
+// of the entry is missing. Other errors, and the error of a folder that
+// is gone (moved to the archive meanwhile), are returned as they are.
+func damaged(dir string, err error) error {
+	if errors.Is(err, fs.ErrNotExist) {
+		if _, serr := os.Lstat(dir); serr == nil {
+			return fmt.Errorf("csr: the entry %s is damaged, a file is missing: %v", dir, err)
+		}
+	}
+	return err
 }
 
 // pendingIDs lists the IDs of the pending entries, sorted.
@@ -698,6 +740,7 @@ func (s *DirStore) List(ctx context.Context) ([]*Pending, error) {
 			return out, err
 		}
 		p, err := s.readEntry(s.sub(pendingName, id), id)
+		err = damaged(s.sub(pendingName, id), err)
 		switch {
 		case err == nil:
 			out = append(out, p)
@@ -840,6 +883,7 @@ func (s *DirStore) readArchived(ctx context.Context, id string) ([]*Pending, err
 		}
 		eid, completed, _ := splitArchiveName(name)
 		p, err := s.readEntry(s.sub(archiveName, name), eid)
+		err = damaged(s.sub(archiveName, name), err)
 		switch {
 		case err == nil:
 			if p.Completed.IsZero() {

@@ -490,6 +490,12 @@ func TestDirStoreEncrypted(t *testing.T) {
 	if _, err := csr.OpenDir(plain, &csr.DirOptions{Passphrase: pass}); err == nil || !strings.Contains(err.Error(), "without a passphrase") {
 		t.Fatalf("OpenDir(plain store, passphrase) = %v", err)
 	}
+	// A folder holding other things is not made into a store.
+	foreign := t.TempDir()
+	os.WriteFile(filepath.Join(foreign, "notes.txt"), nil, 0o644)
+	if _, err := csr.OpenDir(foreign, nil); err == nil || !strings.Contains(err.Error(), "notes.txt") {
+		t.Fatalf("OpenDir(non-empty folder) = %v", err)
+	}
 	if _, err := csr.OpenDir(t.TempDir(), &csr.DirOptions{Iterations: -1}); err == nil {
 		t.Fatal("negative Iterations accepted")
 	}
@@ -631,6 +637,15 @@ func TestDirStoreDamagedEntry(t *testing.T) {
 	}
 	if _, err := s.Find(ctx, bad.Key.Public()); err == nil || errors.Is(err, csr.ErrNotFound) {
 		t.Fatalf("Find of a damaged entry = %v, want a damage error, not ErrNotFound", err)
+	}
+	// A missing file is damage too, not "no pending key".
+	os.Remove(filepath.Join(dir, "pending", good.ID, "request.csr"))
+	_, err = s.Find(ctx, good.Key.Public())
+	if err == nil || errors.Is(err, csr.ErrNotFound) || !strings.Contains(err.Error(), "damaged") {
+		t.Fatalf("Find of an entry missing a file = %v, want a damage error", err)
+	}
+	if _, err := s.List(ctx); err == nil || !strings.Contains(err.Error(), "damaged") {
+		t.Fatalf("List with an entry missing a file = %v", err)
 	}
 }
 
@@ -813,4 +828,42 @@ func helperCommand(dir, mode string, n int) *exec.Cmd {
 		fmt.Sprintf("CERTWRIGHT_STORE_N=%d", n))
 	cmd.Stderr = io.Discard
 	return cmd
+}
+
+// BenchmarkDirStorePut compares a durable Put (temporary folder, three
+// fsynced files, rename, folder fsyncs, lock) with what a program would do
+// without the store: os.WriteFile of the key and the CSR, no fsync. Both
+// include making a P-256 key and CSR per iteration.
+func BenchmarkDirStorePut(b *testing.B) {
+	ctx := context.Background()
+	b.Run("DirStore.Put", func(b *testing.B) {
+		s := openStore(b, b.TempDir(), nil)
+		for b.Loop() {
+			if err := s.Put(ctx, storePending(b, "bench.example")); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("DirStore.Put-encrypted-600k", func(b *testing.B) {
+		s := openStore(b, b.TempDir(), &csr.DirOptions{Passphrase: []byte("bench")})
+		for b.Loop() {
+			if err := s.Put(ctx, storePending(b, "bench.example")); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("os.WriteFile", func(b *testing.B) {
+		dir := b.TempDir()
+		for b.Loop() {
+			p := storePending(b, "bench.example")
+			der, _ := x509.MarshalPKCS8PrivateKey(p.Key)
+			id := mustID(b, p.Key)
+			if err := os.WriteFile(filepath.Join(dir, id+".key"), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+				b.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, id+".csr"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: p.CSR}), 0o644); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
