@@ -72,7 +72,11 @@ func TestOpenSSLReadsOurOutput(t *testing.T) {
 			t.Errorf("%s: openssl pkcs12 -info does not show %s:\n%s", tc.profile.Name(), tc.wantAlg, info)
 		}
 		dump := tool(t, dir, "openssl", append([]string{"pkcs12", "-nodes", "-passin", "pass:s3cret pw", "-in", p}, tc.extra...)...)
-		if strings.Count(dump, "BEGIN CERTIFICATE") != 3 || !strings.Contains(dump, "BEGIN PRIVATE KEY") || !strings.Contains(dump, "friendlyName: www key") {
+		names := 2
+		if tc.profile == LegacyRC2 {
+			names = 1
+		}
+		if strings.Count(dump, "BEGIN CERTIFICATE") != 3 || !strings.Contains(dump, "BEGIN PRIVATE KEY") || strings.Count(dump, "friendlyName: www key") != names {
 			t.Errorf("%s: openssl pkcs12 output lacks the key, 3 certificates or the friendly name:\n%s", tc.profile.Name(), dump)
 		}
 	}

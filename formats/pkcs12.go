@@ -2,8 +2,6 @@ package formats
 
 import (
 	"crypto"
-	"crypto/hmac"
-	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/asn1"
@@ -14,8 +12,6 @@ import (
 	"strings"
 	"unicode/utf16"
 
-	"golang.org/x/crypto/cryptobyte"
-	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 	gopkcs12 "software.sslmate.com/src/go-pkcs12"
 
 	"github.com/certwright/certwright/internal/ber"
@@ -159,8 +155,11 @@ func (p *PKCS12Profile) encoder() (*gopkcs12.Encoder, error) {
 type PKCS12Options struct {
 	// Profile selects the encryption; nil means Modern.
 	Profile *PKCS12Profile
-	// FriendlyName is set on the private key bag, where keytool takes the
-	// alias from and OpenSSL shows it as friendlyName. Empty means none.
+	// FriendlyName is set on the private key bag (keytool takes the alias
+	// from it) and on the leaf certificate's bag (Windows and IIS show it),
+	// as openssl pkcs12 -name does. With LegacyRC2 only the key bag gets
+	// it: the 40-bit RC2 certificate safe is not re-encrypted. Empty means
+	// none. It must be within the Basic Multilingual Plane (BMPString).
 	FriendlyName string
 }
 
@@ -206,7 +205,7 @@ func EncodePKCS12(key crypto.Signer, leaf *x509.Certificate, chain []*x509.Certi
 		return nil, fmt.Errorf("formats: PKCS#12 %s: %w", profile.name, err)
 	}
 	if o.FriendlyName != "" {
-		if pfx, err = addKeyFriendlyName(pfx, o.FriendlyName, password); err != nil {
+		if pfx, err = addFriendlyName(pfx, o.FriendlyName, password); err != nil {
 			return nil, fmt.Errorf("formats: PKCS#12 friendly name: %w", err)
 		}
 	}
@@ -252,181 +251,6 @@ func bmpString(s string) ([]byte, error) {
 		out = append(out, byte(u>>8), byte(u))
 	}
 	return out, nil
-}
-
-// addKeyFriendlyName rewrites a PFX made by go-pkcs12 (certificates in the
-// first AuthenticatedSafe item, the shrouded key bag in a plain second
-// one) to carry a friendlyName attribute on the key bag, and recomputes
-// the HMAC (PKCS#12 KDF, RFC 7292 appendix B) over the new contents.
-func addKeyFriendlyName(pfx []byte, name, password string) ([]byte, error) {
-	bmpName, err := bmpString(name)
-	if err != nil {
-		return nil, err
-	}
-	in := cryptobyte.String(pfx)
-	var top, authSafeCI, macData cryptobyte.String
-	var version int64
-	var authSafeOID asn1.ObjectIdentifier
-	var explicit, authSafeBytes cryptobyte.String
-	if !in.ReadASN1(&top, cbasn1.SEQUENCE) || !top.ReadASN1Integer(&version) ||
-		!top.ReadASN1(&authSafeCI, cbasn1.SEQUENCE) || !authSafeCI.ReadASN1ObjectIdentifier(&authSafeOID) ||
-		!authSafeCI.ReadASN1(&explicit, cbasn1.Tag(0).ContextSpecific().Constructed()) ||
-		!explicit.ReadASN1(&authSafeBytes, cbasn1.OCTET_STRING) {
-		return nil, errors.New("unexpected PFX layout")
-	}
-	hasMAC := top.PeekASN1Tag(cbasn1.SEQUENCE)
-	if hasMAC && !top.ReadASN1(&macData, cbasn1.SEQUENCE) {
-		return nil, errors.New("unexpected MAC layout")
-	}
-	// AuthenticatedSafe: SEQUENCE OF ContentInfo. Rebuild it, adding the
-	// attribute to every key bag in plain (data) items.
-	var items cryptobyte.String
-	s := authSafeBytes
-	if !s.ReadASN1(&items, cbasn1.SEQUENCE) {
-		return nil, errors.New("unexpected AuthenticatedSafe layout")
-	}
-	var ab cryptobyte.Builder
-	var rebuildErr error
-	ab.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		for !items.Empty() {
-			var ci, ciBody cryptobyte.String
-			if !items.ReadASN1Element(&ci, cbasn1.SEQUENCE) {
-				rebuildErr = errors.New("unexpected ContentInfo layout")
-				return
-			}
-			body := ci
-			var oid asn1.ObjectIdentifier
-			if !body.ReadASN1(&ciBody, cbasn1.SEQUENCE) || !ciBody.ReadASN1ObjectIdentifier(&oid) || !oid.Equal(oidData) {
-				b.AddBytes(ci)
-				continue
-			}
-			var ex, safeOctets, bags cryptobyte.String
-			if !ciBody.ReadASN1(&ex, cbasn1.Tag(0).ContextSpecific().Constructed()) || !ex.ReadASN1(&safeOctets, cbasn1.OCTET_STRING) ||
-				!safeOctets.ReadASN1(&bags, cbasn1.SEQUENCE) {
-				rebuildErr = errors.New("unexpected SafeContents layout")
-				return
-			}
-			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-				b.AddASN1ObjectIdentifier(oidData)
-				b.AddASN1(cbasn1.Tag(0).ContextSpecific().Constructed(), func(b *cryptobyte.Builder) {
-					b.AddASN1(cbasn1.OCTET_STRING, func(b *cryptobyte.Builder) {
-						b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-							for !bags.Empty() {
-								var bag cryptobyte.String
-								if !bags.ReadASN1(&bag, cbasn1.SEQUENCE) {
-									rebuildErr = errors.New("unexpected SafeBag layout")
-									return
-								}
-								var bagID asn1.ObjectIdentifier
-								var value, attrs cryptobyte.String
-								var hasAttrs bool
-								if !bag.ReadASN1ObjectIdentifier(&bagID) ||
-									!bag.ReadASN1Element(&value, cbasn1.Tag(0).ContextSpecific().Constructed()) ||
-									!bag.ReadOptionalASN1(&attrs, &hasAttrs, cbasn1.SET) {
-									rebuildErr = errors.New("unexpected SafeBag layout")
-									return
-								}
-								isKey := bagID.Equal(asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 12, 10, 1, 2}) ||
-									bagID.Equal(asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 12, 10, 1, 1})
-								b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-									b.AddASN1ObjectIdentifier(bagID)
-									b.AddBytes(value)
-									if !hasAttrs && !isKey {
-										return
-									}
-									b.AddASN1(cbasn1.SET, func(b *cryptobyte.Builder) {
-										b.AddBytes(attrs)
-										if isKey {
-											b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-												b.AddASN1ObjectIdentifier(oidFriendlyName)
-												b.AddASN1(cbasn1.SET, func(b *cryptobyte.Builder) {
-													b.AddASN1(cbasn1.Tag(30), func(b *cryptobyte.Builder) { b.AddBytes(bmpName) })
-												})
-											})
-										}
-									})
-								})
-							}
-						})
-					})
-				})
-			})
-		}
-	})
-	if rebuildErr != nil {
-		return nil, rebuildErr
-	}
-	newAuthSafe, err := ab.Bytes()
-	if err != nil {
-		return nil, err
-	}
-	var newMAC []byte
-	if hasMAC {
-		if newMAC, err = recomputeMAC(macData, newAuthSafe, password); err != nil {
-			return nil, err
-		}
-	}
-	var out cryptobyte.Builder
-	out.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		b.AddASN1Int64(version)
-		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-			b.AddASN1ObjectIdentifier(oidData)
-			b.AddASN1(cbasn1.Tag(0).ContextSpecific().Constructed(), func(b *cryptobyte.Builder) {
-				b.AddASN1OctetString(newAuthSafe)
-			})
-		})
-		if hasMAC {
-			b.AddBytes(newMAC)
-		}
-	})
-	return out.Bytes()
-}
-
-// recomputeMAC returns a new MacData element for authSafe with the
-// algorithm, salt and iteration count of the old one.
-func recomputeMAC(macData cryptobyte.String, authSafe []byte, password string) ([]byte, error) {
-	var digestInfo, algID, digest, salt cryptobyte.String
-	var oid asn1.ObjectIdentifier
-	iterations := int64(1)
-	if !macData.ReadASN1(&digestInfo, cbasn1.SEQUENCE) || !digestInfo.ReadASN1(&algID, cbasn1.SEQUENCE) ||
-		!algID.ReadASN1ObjectIdentifier(&oid) || !digestInfo.ReadASN1(&digest, cbasn1.OCTET_STRING) ||
-		!macData.ReadASN1(&salt, cbasn1.OCTET_STRING) {
-		return nil, errors.New("unexpected MacData layout")
-	}
-	if !macData.Empty() && !macData.ReadASN1Integer(&iterations) {
-		return nil, errors.New("unexpected MacData iterations")
-	}
-	var newHash func() hash.Hash
-	var u int
-	switch {
-	case oid.Equal(oidSHA1):
-		newHash, u = sha1.New, 20
-	case oid.Equal(oidSHA256):
-		newHash, u = sha256.New, 32
-	default:
-		return nil, fmt.Errorf("MAC algorithm %s cannot be recomputed", oid)
-	}
-	pw, err := bmpString(password)
-	if err != nil {
-		return nil, err
-	}
-	pw = append(pw, 0, 0)
-	key := pkcs12KDF(newHash, u, 64, salt, pw, int(iterations), 3, u)
-	mac := hmac.New(newHash, key)
-	mac.Write(authSafe)
-	var b cryptobyte.Builder
-	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-				b.AddASN1ObjectIdentifier(oid)
-				b.AddASN1NULL()
-			})
-			b.AddASN1OctetString(mac.Sum(nil))
-		})
-		b.AddASN1OctetString(salt)
-		b.AddASN1Int64(iterations)
-	})
-	return b.Bytes()
 }
 
 // pkcs12KDF is the key derivation of RFC 7292 appendix B.2 with hash h

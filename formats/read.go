@@ -5,12 +5,14 @@ import (
 	"crypto"
 	"crypto/ecdh"
 	"crypto/x509"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"slices"
 	"strings"
+	"unicode/utf16"
 
 	"github.com/certwright/certwright/internal/ber"
 )
@@ -352,6 +354,11 @@ var utf8BOM = []byte{0xef, 0xbb, 0xbf}
 // readAny dispatches on content. It returns a description of what the
 // input looked like for error messages.
 func (r *reader) readAny(data []byte) (string, error) {
+	if text, ok := decodeUTF16(data); ok {
+		// Windows PowerShell 5 writes redirected output as UTF-16.
+		r.note("UTF-16 text converted to UTF-8")
+		data = text
+	}
 	data = bytes.TrimPrefix(data, utf8BOM)
 	trimmed := bytes.TrimLeft(data, " \t\r\n")
 	switch {
@@ -518,8 +525,47 @@ func hint(b []byte) string {
 	case bytes.HasPrefix(b, []byte("ssh-")):
 		s += ": an SSH public key, not an X.509 certificate"
 	case bytes.HasPrefix(b, []byte("-----BEGIN")):
+	case isText(b):
+		s += ": plain text without a PEM BEGIN line or base64 body"
 	default:
 		s += "; expected PEM, base64, DER, PKCS#7, PKCS#12 or JKS"
 	}
 	return s
+}
+
+// decodeUTF16 converts UTF-16 text that starts with a byte order mark to
+// UTF-8. It reports false for anything else.
+func decodeUTF16(b []byte) ([]byte, bool) {
+	if len(b) < 4 || len(b)%2 != 0 {
+		return nil, false
+	}
+	var order binary.ByteOrder
+	switch {
+	case b[0] == 0xff && b[1] == 0xfe:
+		order = binary.LittleEndian
+	case b[0] == 0xfe && b[1] == 0xff:
+		order = binary.BigEndian
+	default:
+		return nil, false
+	}
+	u := make([]uint16, 0, len(b)/2-1)
+	for i := 2; i < len(b); i += 2 {
+		c := order.Uint16(b[i:])
+		if c == 0 || c > 0x7f && c < 0xa0 {
+			return nil, false // binary data, not text
+		}
+		u = append(u, c)
+	}
+	return []byte(string(utf16.Decode(u))), true
+}
+
+// isText reports whether the first bytes are printable ASCII or white space.
+func isText(b []byte) bool {
+	b = b[:min(len(b), 256)]
+	for _, c := range b {
+		if (c < 0x20 || c > 0x7e) && c != '\n' && c != '\r' && c != '\t' {
+			return false
+		}
+	}
+	return len(b) > 0
 }

@@ -288,7 +288,8 @@ func TestReadErrors(t *testing.T) {
 		{"zip", []byte("PK\x03\x04\x14\x00\x00\x00"), nil, ErrUnrecognized, "0x50 0x4b 0x03 0x04: a ZIP archive"},
 		{"random", []byte{0x99, 0x01, 0x02, 0x03, 0x04}, nil, ErrUnrecognized, "starts with 0x99 0x01 0x02 0x03"},
 		{"html", []byte("<html><body>error</body></html>"), nil, ErrUnrecognized, "web page"},
-		{"utf16", []byte{0xff, 0xfe, '-', 0, '-', 0}, nil, ErrUnrecognized, "UTF-16"},
+		{"utf16 binary", []byte{0xff, 0xfe, 0x00, 0x00, 0x01, 0x02}, nil, ErrUnrecognized, "UTF-16"},
+		{"plain text", []byte("hello, this is not a certificate\n"), nil, ErrUnrecognized, "plain text without a PEM BEGIN line"},
 		{"only CRL", pemOf("X509 CRL", []byte{0x30, 0x00}), nil, ErrEmpty, "X509 CRL"},
 		{"truncated DER", f.leaf.Raw[:100], nil, ErrUnrecognized, "does not hold a complete ASN.1 element"},
 		{"bad PEM base64", []byte("-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n"), nil, ErrUnrecognized, "no well-formed PEM block"},
@@ -443,5 +444,18 @@ func TestReadEd25519AndECDHKeys(t *testing.T) {
 	c := mustRead(t, pemOf("PRIVATE KEY", der), nil)
 	if len(c.Keys) != 1 {
 		t.Fatal("P-384 key not read")
+	}
+}
+
+func TestReadUTF16PEM(t *testing.T) {
+	f := newFixture(t)
+	text := EncodeCertificatesPEM(f.leaf)
+	u := []byte{0xff, 0xfe}
+	for _, c := range string(text) {
+		u = append(u, byte(c), 0)
+	}
+	c := mustRead(t, u, nil)
+	if len(c.Certificates) != 1 || !strings.Contains(strings.Join(c.Notes, "\n"), "UTF-16") {
+		t.Fatalf("certs %d notes %q", len(c.Certificates), c.Notes)
 	}
 }

@@ -37,7 +37,16 @@ func TestPKCS12RoundTrip(t *testing.T) {
 				t.Errorf("pairs %+v", c.Pairs)
 			}
 			if c.KeyInfo[0].FriendlyName != "www key" {
-				t.Errorf("friendly name %q", c.KeyInfo[0].FriendlyName)
+				t.Errorf("key friendly name %q", c.KeyInfo[0].FriendlyName)
+			}
+			// The leaf's bag is named too, except inside a 40-bit RC2
+			// safe, which is not decrypted and encrypted again.
+			wantCertName := "www key"
+			if p == LegacyRC2 {
+				wantCertName = ""
+			}
+			if c.CertInfo[0].FriendlyName != wantCertName || c.CertInfo[1].FriendlyName != "" {
+				t.Errorf("certificate friendly names %q, %q; want %q, none", c.CertInfo[0].FriendlyName, c.CertInfo[1].FriendlyName, wantCertName)
 			}
 			if c.Format() != "pkcs12" {
 				t.Errorf("format %q", c.Format())
