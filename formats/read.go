@@ -64,7 +64,8 @@ type ReadOptions struct {
 	// DefaultMaxPEMBlocks.
 	MaxPEMBlocks int
 	// MaxCertificates bounds the number of certificates read from all
-	// containers together; 0 means DefaultMaxCertificates.
+	// containers together, and also the entries of a JKS store and the
+	// bags of a PKCS#12 file; 0 means DefaultMaxCertificates.
 	MaxCertificates int
 	// MaxDepth bounds ASN.1 nesting before PKCS#7 and PKCS#12 parsing;
 	// 0 means DefaultMaxDepth.
@@ -75,7 +76,9 @@ type ReadOptions struct {
 	MaxIterations int
 	// MaxRSABits bounds the size of RSA keys, both private keys and the
 	// public keys of certificates and requests; 0 means DefaultMaxRSABits.
-	// Larger keys make every later signature check slow.
+	// Larger keys make every later signature check slow. Private keys
+	// inside PKCS#12 files are also held to internal/pkcs12's fixed bound
+	// of 8192 bits, whatever this field says.
 	MaxRSABits int
 }
 
