@@ -8,5 +8,6 @@ require (
 	golang.org/x/crypto v0.55.0 // indirect
 	golang.org/x/crypto/x509roots/fallback v0.0.0-20260213171211-a408498e5541 // indirect
 	golang.org/x/net v0.58.0 // indirect
+	golang.org/x/text v0.41.0 // indirect
 	software.sslmate.com/src/go-pkcs12 v0.7.4 // indirect
 )
