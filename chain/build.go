@@ -160,6 +160,7 @@ type builder struct {
 	stopped       string
 	deadEnd       []*node // the longest path whose top had no issuer
 	forceFetch    bool    // fetch AIA issuers even where paths were found
+	issuerCache   map[string][]*node
 }
 
 func (b *builder) note(format string, args ...any) {
@@ -201,7 +202,7 @@ func Build(ctx context.Context, certs []*x509.Certificate, opts *Options) (*Resu
 	}
 	b := &builder{
 		ctx: ctx, o: o, pool: o.Pool, local: newIndex(), trust: t,
-		noteSeen: map[string]bool{}, fetchedFor: map[[32]byte]bool{}, fetchedURL: map[string]bool{},
+		noteSeen: map[string]bool{}, issuerCache: map[string][]*node{}, fetchedFor: map[[32]byte]bool{}, fetchedURL: map[string]bool{},
 	}
 	if b.pool == nil {
 		b.pool = NewPool(nil)
@@ -242,6 +243,7 @@ func Build(ctx context.Context, certs []*x509.Certificate, opts *Options) (*Resu
 		// look for other issuers through AIA too and try again.
 		b.forceFetch = true
 		b.paths = nil
+		clear(b.issuerCache)
 		b.search()
 		best, rejected = b.choose()
 	}
@@ -383,6 +385,36 @@ func inPath(path []*node, n *node) bool {
 // those whose subject key id matches cur's authority key id, each group in
 // the order given, input before fetched before pool.
 func (b *builder) issuers(cur *node) []*node {
+	key := string(cur.cert.RawIssuer) + "\x00" + string(cur.cert.AuthorityKeyId)
+	if out, ok := b.issuerCache[key]; ok {
+		return out
+	}
+	out := b.listIssuers(cur)
+	// Listing costs in proportion to the candidates, so it is charged to
+	// the same budget as considering them; a pool holding a huge number
+	// of certificates with one name ends the search instead of stalling it.
+	b.steps += len(out)
+	if b.steps > b.o.MaxSteps {
+		b.stop(fmt.Sprintf("%d candidate issuers listed or considered (Options.MaxSteps)", b.o.MaxSteps))
+		out = nil
+	}
+	if len(out) > b.o.MaxCandidates {
+		// Candidates already known to have signed cur go first, so that a
+		// flood cannot push a known issuer out of the window.
+		sort.SliceStable(out, func(i, j int) bool {
+			oi, _ := b.pool.cachedSig(sigKey{cur.fp, out[i].spki})
+			oj, _ := b.pool.cachedSig(sigKey{cur.fp, out[j].spki})
+			return oi && !oj
+		})
+		b.note("%q has %d candidate issuers; only the first %d were considered (Options.MaxCandidates)",
+			cur.cert.Subject.String(), len(out), b.o.MaxCandidates)
+		out = out[:b.o.MaxCandidates]
+	}
+	b.issuerCache[key] = out
+	return out
+}
+
+func (b *builder) listIssuers(cur *node) []*node {
 	subject := cur.cert.RawIssuer
 	seen := map[[32]byte]bool{}
 	var out []*node
@@ -456,18 +488,6 @@ func (b *builder) issuers(cur *node) []*node {
 			b.note("%q names issuer %q, but the certificate with its authority key id is named %q (names must match exactly)",
 				cur.cert.Subject.String(), cur.cert.Issuer.String(), byKey[0].cert.Subject.String())
 		}
-	}
-	if len(out) > b.o.MaxCandidates {
-		// Candidates already known to have signed cur go first, so that a
-		// flood cannot push a known issuer out of the window.
-		sort.SliceStable(out, func(i, j int) bool {
-			oi, _ := b.pool.cachedSig(sigKey{cur.fp, out[i].spki})
-			oj, _ := b.pool.cachedSig(sigKey{cur.fp, out[j].spki})
-			return oi && !oj
-		})
-		b.note("%q has %d candidate issuers; only the first %d were considered (Options.MaxCandidates)",
-			cur.cert.Subject.String(), len(out), b.o.MaxCandidates)
-		out = out[:b.o.MaxCandidates]
 	}
 	return out
 }

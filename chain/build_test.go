@@ -510,3 +510,43 @@ func TestPoolConcurrentBuilds(t *testing.T) {
 		t.Fatalf("%d signature checks after the first build, then %d more for 15 leaves under the cached issuer path", warm, n-warm)
 	}
 }
+
+// TestAdversarialCrossSignMesh: 40 CAs with one name certify each other
+// (1,560 certificates, every one a valid issuer of every other) and none
+// reaches a trusted root: an exponential number of paths. The search
+// must stop at its bounds, with a note, after a bounded number of
+// signature checks.
+func TestAdversarialCrossSignMesh(t *testing.T) {
+	const n = 40
+	var keys []*testpki.Issuer
+	for range n {
+		k := testpki.KeyP256(t)
+		keys = append(keys, &testpki.Issuer{Cert: testpki.Sign(t, caTmpl("Mesh CA"), k.Public(), nil, k), Key: k})
+	}
+	pool := chain.NewPool(nil)
+	for i, s := range keys {
+		for j, c := range keys {
+			if i != j {
+				tm := caTmpl("Mesh CA")
+				tm.SubjectKeyId = c.Cert.SubjectKeyId
+				pool.Add(testpki.Sign(t, tm, c.Key.Public(), s, nil))
+			}
+		}
+	}
+	leaf, _ := keys[0].Leaf(t, nil, "mesh.example")
+	start := time.Now()
+	defer func() { t.Logf("Build took %v, %d signature checks", time.Since(start), pool.SignatureChecks()) }()
+	_, err := chain.Build(context.Background(), []*x509.Certificate{leaf}, &chain.Options{
+		Roots: chain.NewRoots(testpki.Root(t, "Elsewhere").Cert), Pool: pool, CurrentTime: testpki.Now,
+	})
+	var nc *chain.NoChainError
+	if !errors.As(err, &nc) {
+		t.Fatalf("err %v", err)
+	}
+	if !strings.Contains(strings.Join(nc.Notes, "\n"), "search stopped") {
+		t.Fatalf("no bound reported: %v", nc.Notes)
+	}
+	if c := pool.SignatureChecks(); c > chain.DefaultMaxSignatureChecks {
+		t.Fatalf("%d signature checks", c)
+	}
+}

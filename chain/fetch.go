@@ -317,6 +317,7 @@ func (b *builder) fetchIssuers(cur *node) []*node {
 			n, ok := b.local.add(newNode(c, sourceAIA))
 			if ok {
 				fresh = append(fresh, n)
+				clear(b.issuerCache) // the candidate lists are stale
 			}
 		}
 	}
