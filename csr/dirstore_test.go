@@ -459,7 +459,7 @@ func TestDirStoreEncrypted(t *testing.T) {
 		t.Fatal("the error shows the passphrase")
 	}
 	// The right one reads the key back.
-	s2 := openStore(t, dir, &csr.DirOptions{Passphrase: pass})
+	s2 := openStore(t, dir, &csr.DirOptions{Passphrase: pass, Iterations: 1000})
 	got, err := s2.Find(ctx, p.Key.Public())
 	if err != nil || !sameKeys(got.Key, p.Key) {
 		t.Fatalf("Find = %v", err)
@@ -503,13 +503,14 @@ func TestDirStoreEncrypted(t *testing.T) {
 
 // TestDirStoreOpenSSLReadsKeys proves a key can be taken out of the store
 // without this library: `openssl pkey` reads the plain and the encrypted
-// key.pem (default 600,000 iterations).
+// key.pem. (internal/pkcs8's TestEncryptDefaults has openssl read the
+// default 600,000 iterations; here fewer keep the test fast.)
 func TestDirStoreOpenSSLReadsKeys(t *testing.T) {
 	openssl := testtool.Require(t, "openssl")
 	ctx := context.Background()
 	for _, pass := range []string{"", "pass phrase ü"} {
 		dir := t.TempDir()
-		s := openStore(t, dir, &csr.DirOptions{Passphrase: []byte(pass)})
+		s := openStore(t, dir, &csr.DirOptions{Passphrase: []byte(pass), Iterations: 20_000})
 		p := storePending(t, "a.example")
 		if err := s.Put(ctx, p); err != nil {
 			t.Fatal(err)
