@@ -18,8 +18,10 @@
 // (java, java-jks); it defaults to "changeit", the Java and Tomcat default,
 // with a warning on stderr: pass your own for anything but a test.
 //
-// The pending store's passphrase, for an encrypted store, is read from the
-// CERTWRIGHT_STORE_PASSPHRASE environment variable.
+// -store defaults to the folder examples/newcsr uses by default (certwright/pending
+// under the user's configuration folder). For a store whose keys are
+// encrypted, -passphrase-file names a file whose first line is the
+// passphrase, as for newcsr.
 //
 // On success it prints each file written, one path per line, on stdout and
 // exits 0. A pairing error (no pending key for the certificate), a chain
@@ -57,7 +59,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	ins, rest, err := splitMulti(args, "in")
 	fs := flag.NewFlagSet("complete", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	storeDir := fs.String("store", "", "pending-request store `folder` (where the CSR's key was kept)")
+	storeDir := fs.String("store", "", "pending-request store `folder` (where the CSR's key was kept; default: newcsr's default store)")
+	passFile := fs.String("passphrase-file", "", "`file` whose first line is the pending store's passphrase")
 	password := fs.String("password", "", "password of .pfx/.jks input files")
 	serverName := fs.String("server", "", "server to write for: "+serverList())
 	outDir := fs.String("out", "", "output `folder` (created 0700 when missing)")
@@ -81,8 +84,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	ins = append(ins, fs.Args()...)
-	if *storeDir == "" || len(ins) == 0 || *serverName == "" || *outDir == "" {
-		fmt.Fprintln(stderr, "complete: -store, -in, -server and -out are required")
+	if len(ins) == 0 || *serverName == "" || *outDir == "" {
+		fmt.Fprintln(stderr, "complete: -in, -server and -out are required")
 		fs.Usage()
 		return 2
 	}
@@ -92,15 +95,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 
-	var storeOpts csr.DirOptions
-	if pp := os.Getenv("CERTWRIGHT_STORE_PASSPHRASE"); pp != "" {
-		storeOpts.Passphrase = []byte(pp)
-	}
-	if _, err := os.Stat(*storeDir); err != nil {
-		fmt.Fprintf(stderr, "complete: the pending store %s cannot be opened: %v (give the folder the CSR was made with)\n", *storeDir, err)
-		return 1
-	}
-	store, err := csr.OpenDir(*storeDir, &storeOpts)
+	store, err := openStore(storeDir, *passFile)
 	if err != nil {
 		fmt.Fprintln(stderr, "complete:", err)
 		return 1
@@ -156,6 +151,37 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			c.Bundle.Leaf.Subject, describeChain(c.Bundle), c.Pending.ID)
 	}
 	return status
+}
+
+// openStore opens an existing pending store: dir, or newcsr's default
+// when empty (dir is updated to the folder used). A missing folder is an
+// error rather than a new empty store, which could only report that no key
+// matches.
+func openStore(dir *string, passFile string) (*csr.DirStore, error) {
+	if *dir == "" {
+		cfg, err := os.UserConfigDir()
+		if err != nil {
+			return nil, fmt.Errorf("no default pending store (%v); name it with -store DIR", err)
+		}
+		*dir = filepath.Join(cfg, "certwright", "pending")
+	}
+	if _, err := os.Stat(*dir); err != nil {
+		return nil, fmt.Errorf("the pending store %s cannot be opened: %w (give the -store folder the CSR was made with)", *dir, err)
+	}
+	var o csr.DirOptions
+	if passFile != "" {
+		data, err := os.ReadFile(passFile)
+		if err != nil {
+			return nil, fmt.Errorf("reading the passphrase: %w", err)
+		}
+		line, _, _ := strings.Cut(string(data), "\n")
+		line = strings.TrimSuffix(line, "\r")
+		if line == "" {
+			return nil, fmt.Errorf("the passphrase file %s is empty (its first line is the passphrase)", passFile)
+		}
+		o.Passphrase = []byte(line)
+	}
+	return csr.OpenDir(*dir, &o)
 }
 
 // splitMulti takes "-NAME a b c" (values up to the next flag), "-NAME=a"

@@ -161,3 +161,41 @@ func TestCompleteUsage(t *testing.T) {
 		}
 	}
 }
+
+func TestCompleteEncryptedDefaultStore(t *testing.T) {
+	cfg := t.TempDir()
+	t.Setenv("XDG_CONFIG_HOME", cfg)
+	storeDir := filepath.Join(cfg, "certwright", "pending")
+	pass := []byte("correct horse")
+	st, err := csr.OpenDir(storeDir, &csr.DirOptions{Passphrase: pass, Iterations: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := testpki.KeyP256(t)
+	if err := st.Put(context.Background(), &csr.Pending{Key: key}); err != nil {
+		t.Fatal(err)
+	}
+	root := testpki.Root(t, "Enc Root")
+	leaf, _ := root.Leaf(t, key.Public(), "enc.example.com")
+	dir := t.TempDir()
+	leafFile := pemFile(t, filepath.Join(dir, "leaf.pem"), leaf)
+	rootFile := pemFile(t, filepath.Join(dir, "root.pem"), root.Cert)
+	passFile := filepath.Join(dir, "pass.txt")
+	os.WriteFile(passFile, []byte("wrong\n"), 0o600)
+
+	code, _, stderr := runCLI("-passphrase-file", passFile, "-in", leafFile, "-server", "pem", "-out", filepath.Join(dir, "out"), "-roots", rootFile)
+	if code != 1 || !strings.Contains(stderr, "passphrase") {
+		t.Fatalf("wrong passphrase: exit %d: %s", code, stderr)
+	}
+	os.WriteFile(passFile, []byte("correct horse\r\n"), 0o600)
+	code, stdout, stderr := runCLI("-passphrase-file", passFile, "-in", leafFile, "-server", "pem", "-out", filepath.Join(dir, "out"), "-roots", rootFile)
+	if code != 0 || !strings.Contains(stdout, "enc.example.com.key") {
+		t.Fatalf("default encrypted store: exit %d, stdout %q: %s", code, stdout, stderr)
+	}
+	// No store anywhere: a clear error, not a new empty store.
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	code, _, stderr = runCLI("-in", leafFile, "-server", "pem", "-out", filepath.Join(dir, "out2"), "-roots", rootFile)
+	if code != 1 || !strings.Contains(stderr, "-store") {
+		t.Fatalf("missing store: exit %d: %s", code, stderr)
+	}
+}

@@ -20,8 +20,9 @@
 // "changeit" (the Java and Tomcat default) and a warning is printed.
 // -legacy writes the 3DES/SHA-1 profile that Windows Server 2016 and older
 // import; the default is AES-256 (Windows Server 2019 and later, OpenSSL
-// 1.1.1+, Java 12+). The root is included unless -no-root. The encrypted
-// store's passphrase is read from CERTWRIGHT_STORE_PASSPHRASE.
+// 1.1.1+, Java 12+). The root is included unless -no-root. For a store
+// whose keys are encrypted, -passphrase-file names a file whose first line
+// is the passphrase, as for newcsr.
 //
 // It prints the path written on stdout and exits 0; a pairing, chain or
 // write error goes to stderr with exit status 1; bad usage exits 2.
@@ -54,6 +55,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("export", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	storeDir := fs.String("store", "", "pending-request store `folder` to take the key from (pending or archived)")
+	passFile := fs.String("passphrase-file", "", "`file` whose first line is the pending store's passphrase")
 	out := fs.String("out", "", "output `file` (.pfx)")
 	password := fs.String("password", "", "password of encrypted inputs; also of the output unless -out-password")
 	outPassword := fs.String("out-password", "", "password of the output .pfx (default: -password, else \""+defaultOutPassword+"\")")
@@ -91,7 +93,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		opts.Roots = roots
 	}
 	if *storeDir != "" {
-		keys, err := storeKeys(ctx, *storeDir, ins, *password)
+		keys, err := storeKeys(ctx, *storeDir, *passFile, ins, *password)
 		if err != nil {
 			fmt.Fprintln(stderr, "export:", err)
 			return 1
@@ -140,13 +142,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // storeKeys looks up, in the store, the key of each end-entity certificate
 // of the input files: pending first, then the archive of completed
 // requests.
-func storeKeys(ctx context.Context, dir string, files []string, password string) ([]crypto.Signer, error) {
+func storeKeys(ctx context.Context, dir, passFile string, files []string, password string) ([]crypto.Signer, error) {
 	if _, err := os.Stat(dir); err != nil {
 		return nil, fmt.Errorf("the store %s cannot be opened: %w", dir, err)
 	}
 	var o csr.DirOptions
-	if pp := os.Getenv("CERTWRIGHT_STORE_PASSPHRASE"); pp != "" {
-		o.Passphrase = []byte(pp)
+	if passFile != "" {
+		data, err := os.ReadFile(passFile)
+		if err != nil {
+			return nil, fmt.Errorf("reading the passphrase: %w", err)
+		}
+		line, _, _ := strings.Cut(string(data), "\n")
+		line = strings.TrimSuffix(line, "\r")
+		if line == "" {
+			return nil, fmt.Errorf("the passphrase file %s is empty (its first line is the passphrase)", passFile)
+		}
+		o.Passphrase = []byte(line)
 	}
 	st, err := csr.OpenDir(dir, &o)
 	if err != nil {
