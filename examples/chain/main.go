@@ -176,17 +176,23 @@ func run(args []string, stdout, stderr io.Writer) int {
 	defer cancel()
 	res, err := chain.Build(ctx, certs, o)
 	if err != nil {
-		fmt.Fprintf(stderr, "%v\n", err)
 		var nc *chain.NoChainError
-		if *explain && errors.As(err, &nc) {
+		if !errors.As(err, &nc) {
+			fmt.Fprintf(stderr, "%v\n", err)
+			return 1
+		}
+		if *explain {
+			fmt.Fprintf(stderr, "chain: no valid chain for %q: %s\n", nc.Leaf, nc.Reason)
 			for _, a := range nc.Rejected {
 				fmt.Fprintf(stderr, "rejected %s: %s\n", pathNames(a.Chain), a.Reason)
 			}
 			for _, n := range nc.Notes {
 				fmt.Fprintf(stderr, "note: %s\n", n)
 			}
+		} else {
+			fmt.Fprintf(stderr, "%v\n", err)
 		}
-		if !*aia && errors.Is(err, chain.ErrNoChain) {
+		if len(nc.Rejected) == 0 && !*aia {
 			fmt.Fprintln(stderr, "chain: to complete missing intermediates, give -pool FILE or -aia")
 		}
 		return 1
