@@ -550,3 +550,55 @@ func TestAdversarialCrossSignMesh(t *testing.T) {
 		t.Fatalf("%d signature checks", c)
 	}
 }
+
+// TestComposedValidationConstraintsAbove puts each constraint that
+// applies to the leaf on I1, above the leaf's issuer I2, where the
+// composed validation splits the path: every case must be decided exactly
+// as one x509.Verify of the whole path decides it (the build helper runs
+// both), and the constraints that forbid this leaf must reject it.
+func TestComposedValidationConstraintsAbove(t *testing.T) {
+	root := testpki.Root(t, "Root")
+	for _, tc := range []struct {
+		name   string
+		modify func(*x509.Certificate)
+		accept bool
+	}{
+		{"no constraint", func(*x509.Certificate) {}, true},
+		{"name constraint permits", func(c *x509.Certificate) { c.PermittedDNSDomains = []string{"example.com"} }, true},
+		{"name constraint excludes", func(c *x509.Certificate) { c.PermittedDNSDomains = []string{"example.org"} }, false},
+		{"EKU clientAuth only", func(c *x509.Certificate) { c.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth} }, false},
+		{"EKU serverAuth", func(c *x509.Certificate) { c.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth} }, true},
+		{"path length 0", func(c *x509.Certificate) { c.MaxPathLenZero = true }, false},
+		{"path length 1", func(c *x509.Certificate) { c.MaxPathLen = 1 }, true},
+		// crypto/x509 does not write these two extensions from a template.
+		{"require explicit policy, none asserted", func(c *x509.Certificate) {
+			c.ExtraExtensions = []pkix.Extension{{Id: []int{2, 5, 29, 36}, Critical: true, Value: []byte{0x30, 0x03, 0x80, 0x01, 0x00}}}
+		}, false},
+		{"policy mapping from anyPolicy", func(c *x509.Certificate) {
+			c.ExtraExtensions = []pkix.Extension{{Id: []int{2, 5, 29, 33}, Critical: true,
+				Value: []byte{0x30, 0x0c, 0x30, 0x0a, 0x06, 0x04, 0x55, 0x1d, 0x20, 0x00, 0x06, 0x02, 0x2a, 0x03}}}
+		}, true}, // no certificate asserts a policy, so crypto/x509 never looks at the mapping
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tm := caTmpl("I1")
+			tc.modify(tm)
+			k1 := testpki.KeyP256(t)
+			i1 := &testpki.Issuer{Cert: testpki.Sign(t, tm, k1.Public(), root, nil), Key: k1}
+			i2 := i1.Intermediate(t, "I2")
+			leaf, _ := i2.Leaf(t, nil, "www.example.com")
+			pool := chain.NewPool(nil)
+			pool.Add(i1.Cert, i2.Cert)
+			o := chain.Options{Roots: chain.NewRoots(root.Cert), Pool: pool, CurrentTime: testpki.Now, DNSName: "www.example.com"}
+			// Twice, so the second run uses the cached upper path.
+			for range 2 {
+				res, err := build(t, []*x509.Certificate{leaf}, o)
+				if tc.accept != (err == nil) {
+					t.Fatalf("accept=%v: %v", tc.accept, err)
+				}
+				if err == nil && res.Report.Verification != chain.VerifiedComposed && tm.ExtraExtensions == nil && len(tm.PermittedDNSDomains) == 0 {
+					t.Fatalf("verification %q, want composed", res.Report.Verification)
+				}
+			}
+		})
+	}
+}
