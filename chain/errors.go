@@ -37,6 +37,7 @@ type NoChainError struct {
 	Notes []string
 }
 
+// Error names the leaf, the reason and up to three rejected paths.
 func (e *NoChainError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "chain: no valid chain for %q: %s", e.Leaf, e.Reason)
