@@ -92,7 +92,7 @@ func TestDecryptOpenSSL(t *testing.T) {
 			if _, err := x509.ParsePKCS8PrivateKey(got); err != nil {
 				t.Fatal(err)
 			}
-			if p.Iterations > 10000 {
+			if p.Iterations > 10000 || p.KDF == "scrypt" {
 				return // the wrong passphrase is tested on the cheaper files
 			}
 			if _, err := Decrypt(der, []byte(tt.pass+"x")); !errors.Is(err, ErrIncorrectPassphrase) {
