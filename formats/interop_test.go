@@ -162,6 +162,9 @@ func TestReadOpenSSLOutput(t *testing.T) {
 	run("pkcs12", "-export", "-legacy", "-in", "ec.crt", "-inkey", "ec.key", "-passout", "pass:pw", "-out", "legacy.p12")
 	run("pkcs12", "-export", "-nokeys", "-in", "rsa.crt", "-passout", "pass:pw", "-out", "certsonly.p12")
 	run("x509", "-in", "rsa.crt", "-trustout", "-addtrust", "serverAuth", "-setalias", "my rsa", "-out", "trusted.crt")
+	writeFile(t, dir, "msg.txt", []byte("hello"))
+	run("cms", "-sign", "-in", "msg.txt", "-signer", "ec.crt", "-inkey", "ec.key", "-certfile", "rsa.crt", "-outform", "PEM", "-out", "signed.cms")
+	run("smime", "-sign", "-in", "msg.txt", "-signer", "rsa.crt", "-inkey", "rsa.key", "-outform", "DER", "-out", "signed.p7s")
 
 	type want struct {
 		file, password string
@@ -186,6 +189,8 @@ func TestReadOpenSSLOutput(t *testing.T) {
 		{"legacy.p12", "pw", "pkcs12", []string{ecCN}, 1, 1, 0},
 		{"certsonly.p12", "pw", "pkcs12", []string{rsaCN}, 0, 0, 0},
 		{"trusted.crt", "", "pem", []string{rsaCN}, 0, 0, 0},
+		{"signed.cms", "", "pkcs7", []string{ecCN, rsaCN}, 0, 0, 0},
+		{"signed.p7s", "", "pkcs7", []string{rsaCN}, 0, 0, 0},
 	} {
 		t.Run(w.file, func(t *testing.T) {
 			c := readTestFile(t, filepath.Join(dir, w.file), w.password)
@@ -204,6 +209,11 @@ func TestReadOpenSSLOutput(t *testing.T) {
 	c = readTestFile(t, filepath.Join(dir, "trusted.crt"), "")
 	if c.CertInfo[0].FriendlyName != "my rsa" || !c.CertInfo[0].Trusted {
 		t.Errorf("TRUSTED CERTIFICATE aux: %+v", c.CertInfo[0])
+	}
+	// Signed data: the signer is named, the signature is not verified.
+	c = readTestFile(t, filepath.Join(dir, "signed.p7s"), "")
+	if notes := strings.Join(c.Notes, "\n"); !strings.Contains(notes, "1 signer(s)") || !strings.Contains(notes, "signer CN=rsa.example.com") {
+		t.Errorf("signed data notes: %q", c.Notes)
 	}
 	// Missing and wrong passwords are told apart from corrupt data.
 	for _, name := range []string{"modern.p12", "rsa-enc.key", "rsa-legacy.key"} {
@@ -225,6 +235,11 @@ func TestReadKeytoolOutput(t *testing.T) {
 			"-alias", "server", "-keyalg", "EC", "-groupname", "secp256r1", "-dname", "CN=server.example.com", "-validity", "30")
 		kt("-exportcert", "-storetype", st, "-keystore", "server."+st, "-storepass", "storepw", "-alias", "server", "-rfc", "-file", "server-"+st+".crt")
 		kt("-importcert", "-noprompt", "-storetype", st, "-keystore", "trust."+st, "-storepass", "storepw", "-alias", "ca", "-file", "server-"+st+".crt")
+	}
+	kt("-genkeypair", "-storetype", "JCEKS", "-keystore", "server.JCEKS", "-storepass", "storepw", "-keypass", "storepw",
+		"-alias", "server", "-keyalg", "EC", "-groupname", "secp256r1", "-dname", "CN=server.example.com", "-validity", "30")
+	if _, err := ReadFile(filepath.Join(dir, "server.JCEKS"), &ReadOptions{Password: "storepw"}); !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), "-deststoretype PKCS12") {
+		t.Errorf("JCEKS: %v", err)
 	}
 	for _, tc := range []struct {
 		file, format  string
