@@ -95,7 +95,7 @@ func TestOpenSSLReadsOurOutput(t *testing.T) {
 	for name, opts := range map[string]*KeyOptions{
 		"pkcs8.pem":     nil,
 		"sec1.pem":      {Encoding: Traditional},
-		"encrypted.pem": {Password: "keypw"},
+		"encrypted.pem": {Password: "keypw", Iterations: 10000},
 	} {
 		data, err := EncodeKeyPEM(f.key, opts)
 		if err != nil {
