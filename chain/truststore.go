@@ -396,7 +396,9 @@ func shellQuote(s string) string {
 type CommandError struct {
 	// Command is the command as Command.String renders it (no secrets).
 	Command string
-	// Stderr is the end of what the program wrote to standard error.
+	// Stderr is the start of what the program wrote to standard error,
+	// or when that is empty the end of its standard output (keytool
+	// writes its errors there), with white space collapsed.
 	Stderr string
 	// Hint says what to do, when the cause is a known one.
 	Hint string
@@ -471,9 +473,16 @@ func runTool(ctx context.Context, c Command, hint string) ([]byte, error) {
 		if !errors.Is(err, exec.ErrNotFound) && !errors.Is(err, fs.ErrNotExist) {
 			hint = ""
 		}
+		msg := stderr.buf.String()
+		if strings.TrimSpace(msg) == "" {
+			msg = stdout.buf.String()
+			if len(msg) > maxToolStderr {
+				msg = msg[len(msg)-maxToolStderr:]
+			}
+		}
 		return stdout.buf.Bytes(), &CommandError{
 			Command: c.String(),
-			Stderr:  strings.Join(strings.Fields(stderr.buf.String()), " "),
+			Stderr:  strings.Join(strings.Fields(msg), " "),
 			Hint:    hint,
 			Err:     err,
 		}
@@ -974,6 +983,16 @@ func (s *JavaStore) command(args ...string) (Command, error) {
 	return Command{Path: s.tool(), Args: a, Env: []string{javaPassEnvVar + "=" + pass}}, nil
 }
 
+// runKeytool runs c and names a wrong store password as such.
+func runKeytool(ctx context.Context, c Command) ([]byte, error) {
+	out, err := runTool(ctx, c, javaHint)
+	var ce *CommandError
+	if errors.As(err, &ce) && (strings.Contains(ce.Stderr, "password was incorrect") || strings.Contains(ce.Stderr, "Integrity check failed")) {
+		ce.Hint = "wrong key store password: set the store password (Java's cacerts uses changeit)"
+	}
+	return out, err
+}
+
 // InstallCommand returns the command Install runs for cert under name,
 // with the certificate in PEM on standard input.
 func (s *JavaStore) InstallCommand(cert *x509.Certificate, name string) (Command, error) {
@@ -1006,7 +1025,7 @@ func (s *JavaStore) entries(ctx context.Context) ([]javaEntry, error) {
 	if err != nil {
 		return nil, err
 	}
-	out, err := runTool(ctx, c, javaHint)
+	out, err := runKeytool(ctx, c)
 	if err != nil {
 		return nil, err
 	}
@@ -1068,7 +1087,7 @@ func (s *JavaStore) Install(ctx context.Context, cert *x509.Certificate, name st
 	if err != nil {
 		return err
 	}
-	_, err = runTool(ctx, c, javaHint)
+	_, err = runKeytool(ctx, c)
 	return err
 }
 
@@ -1101,7 +1120,7 @@ func (s *JavaStore) Remove(ctx context.Context, cert *x509.Certificate, name str
 		if err != nil {
 			return err
 		}
-		if _, err := runTool(ctx, c, javaHint); err != nil {
+		if _, err := runKeytool(ctx, c); err != nil {
 			return err
 		}
 	}
