@@ -21,18 +21,7 @@ import (
 	"github.com/certwright/certwright/internal/atomicfile"
 )
 
-// Layout of a DirStore folder:
-//
-//	<dir>/store.json                 format version; encryption and its passphrase check
-//	<dir>/lock                       lock file (flock; "lock.owner" where flock is missing)
-//	<dir>/pending/<id>/key.pem       PKCS#8 key, "PRIVATE KEY" or "ENCRYPTED PRIVATE KEY", 0600
-//	<dir>/pending/<id>/request.csr   the CSR as PEM "CERTIFICATE REQUEST", 0644
-//	<dir>/pending/<id>/meta.json     subject, SANs, created, key URI, 0644
-//	<dir>/archive/<id>.<completed>/  the same three files, moved there by Complete
-//
-// <id> is KeyID of the public key; <completed> is the completion time as
-// 20060102T150405.000000000Z (with "-2", "-3"... if the same key is
-// completed twice in one nanosecond). Folders are 0700.
+// Names of the files and folders of a DirStore (see its documentation).
 const (
 	storeFormat   = "certwright-pending-store/1"
 	entryFormat   = "certwright-pending/1"
@@ -85,11 +74,35 @@ type DirOptions struct {
 // power loss. Nothing is overwritten. Complete renames the entry into the
 // archive; only RemoveArchived deletes, and only archived entries.
 //
-// Use OpenDir to get a DirStore; the zero value is not usable.
-//
 // OpenDir finishes what crashed writers left: a temporary entry that is
 // complete (its key, request and metadata all parse and agree) is moved
-// into place, anything else with the temporary prefix is removed.
+// into place, anything else with the temporary prefix is removed. Use
+// OpenDir to get a DirStore; the zero value is not usable.
+//
+// The folder holds plain files that standard tools read:
+//
+//	store.json                       format version, whether keys are encrypted, a passphrase check
+//	lock                             the lock file (flock(2); "lock.owner" where flock is missing)
+//	pending/<id>/key.pem             PKCS#8 PEM, "PRIVATE KEY" or "ENCRYPTED PRIVATE KEY", 0600
+//	pending/<id>/request.csr         the CSR, PEM "CERTIFICATE REQUEST", 0644
+//	pending/<id>/meta.json           id, subject, SANs, created, key URI, 0644
+//	archive/<id>.<completed>/        the same files, moved there by Complete (meta.json gains "completed")
+//
+// <id> is the KeyID of the public key and <completed> the completion time
+// as 20060102T150405.000000000Z (with "-2", "-3"... when one key is
+// completed twice in the same nanosecond). Folders are 0700. Temporary
+// names start with ".certwright-tmp-".
+//
+// Security: the folder permissions are the protection of an unencrypted
+// store. With DirOptions.Passphrase, keys are encrypted (PBES2,
+// PBKDF2-HMAC-SHA256, 600,000 iterations by default, AES-256-CBC), but the
+// CSR and the metadata (subject, SANs, key URI, times) stay in clear. Where
+// flock(2) is missing (Windows, Solaris, AIX, Plan 9, WASI) the lock is a
+// file created exclusively, taken over when its owner process on this
+// host is gone (not checkable on Plan 9 and WASI) or when it is older than
+// two minutes; two
+// processes taking over the same stale lock at the same moment is
+// unlikely but not excluded there.
 type DirStore struct {
 	dir       string
 	pass      []byte
@@ -805,8 +818,12 @@ func (s *DirStore) Complete(ctx context.Context, id string) error {
 			name = fmt.Sprintf("%s-%d", base, n)
 		}
 		dst = s.sub(archiveName, name)
-		if _, err := os.Lstat(dst); errors.Is(err, fs.ErrNotExist) {
+		_, err := os.Lstat(dst)
+		if errors.Is(err, fs.ErrNotExist) {
 			break
+		}
+		if err != nil {
+			return fmt.Errorf("csr: archiving key sha256:%s: %w", id, err)
 		}
 	}
 	if err := os.Rename(src, dst); err != nil {
