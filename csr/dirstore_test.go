@@ -868,3 +868,48 @@ func BenchmarkDirStorePut(b *testing.B) {
 		}
 	})
 }
+
+// FuzzDirStoreEntry puts arbitrary bytes in the files of a pending entry:
+// reading it must not panic, and whatever Find returns must be the key
+// the entry is filed under.
+func FuzzDirStoreEntry(f *testing.F) {
+	seedDir := f.TempDir()
+	s := openStore(f, seedDir, nil)
+	p := storePending(f, "fuzz.example")
+	if err := s.Put(context.Background(), p); err != nil {
+		f.Fatal(err)
+	}
+	read := func(name string) []byte {
+		b, err := os.ReadFile(filepath.Join(seedDir, "pending", p.ID, name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		return b
+	}
+	meta, key, req := read("meta.json"), read("key.pem"), read("request.csr")
+	f.Add(meta, key, req)
+	f.Add(meta, []byte{}, req)
+	f.Add([]byte(`{"format":"certwright-pending/1","id":"`+p.ID+`","key_uri":"pkcs11:x","csr_file":"request.csr"}`), key, req)
+	// One store per fuzzing process; each input replaces the entry's files.
+	fuzzDir := f.TempDir()
+	fuzzStore := openStore(f, fuzzDir, nil)
+	entry := filepath.Join(fuzzDir, "pending", p.ID)
+	f.Fuzz(func(t *testing.T, meta, key, req []byte) {
+		s := fuzzStore
+		if err := os.RemoveAll(entry); err != nil {
+			t.Fatal(err)
+		}
+		os.Mkdir(entry, 0o700)
+		os.WriteFile(filepath.Join(entry, "meta.json"), meta, 0o644)
+		os.WriteFile(filepath.Join(entry, "key.pem"), key, 0o600)
+		os.WriteFile(filepath.Join(entry, "request.csr"), req, 0o644)
+		got, err := s.Find(context.Background(), p.Key.Public())
+		if err != nil {
+			return
+		}
+		if got.ID != p.ID || (got.Key != nil && mustID(t, got.Key) != p.ID) {
+			t.Fatalf("Find returned a key that is not the one asked for")
+		}
+		s.List(context.Background())
+	})
+}
