@@ -45,6 +45,20 @@ type CompleteOptions struct {
 	// (Pair only; for example keys looked up in an archive of completed
 	// requests). Complete ignores them: its keys come from the store.
 	Keys []crypto.Signer
+	// KeyResolver loads the keys of pending requests that are kept outside
+	// the store (csr.Pending.KeyURI set and Key nil: a key generated in a
+	// PKCS#11 token or a KMS), with csr.ResolveKey, which checks that the
+	// key found is the request's. Nil means such requests fail with an
+	// error wrapping csr.ErrNoKeyResolver. Entries with a Key never use it.
+	//
+	// The Bundle of such a request holds the resolver's crypto.Signer, whose
+	// private half cannot be written to a file: Write fails with
+	// ErrKeyNotExportable for every server layout (each one has a key file
+	// or container), before anything is written. Write the certificate
+	// files alone with Completed.WriteCertificates, and serve with
+	// Bundle.TLSCertificate in a Go program or with a server that reads
+	// the key from the token by its URI.
+	KeyResolver csr.KeyResolver
 }
 
 // ErrKeyNotFound reports a certificate for which no private key was found:
@@ -186,6 +200,10 @@ type Completed struct {
 func (c *Completed) Write(dir string, server Server, opts *WriteOptions) ([]string, error) {
 	w, err := c.Bundle.Write(dir, server, opts)
 	if err != nil {
+		if errors.Is(err, ErrKeyNotExportable) && c.Pending != nil && c.Pending.Key == nil && c.Pending.KeyURI != "" {
+			return w, fmt.Errorf("bundle: %w: the key of %s stays at %s, and the %s layout needs it in a file; write the certificate files alone (Completed.WriteCertificates: cert.pem, chain.pem, fullchain.pem) and have the server use the key where it is (its URI in the server's configuration, or Bundle.TLSCertificate in a Go program)",
+				ErrKeyNotExportable, describe(c.Bundle.Leaf), csr.RedactKeyURI(c.Pending.KeyURI), server)
+		}
 		return w, err
 	}
 	c.written = append(c.written, w...)
@@ -444,8 +462,9 @@ func complete(ctx context.Context, store csr.Store, contents []named, opts *Comp
 	var out []*Completed
 	for _, m := range matches {
 		leaf := p.certs[m.idx]
-		if m.pending.Key == nil {
-			return nil, fmt.Errorf("bundle: the key of %s is not in the store but at %q; load it from there and use Pair or a Bundle directly", describe(leaf), m.pending.KeyURI)
+		key, err := csr.ResolveKey(ctx, m.pending, opts.KeyResolver)
+		if err != nil {
+			return nil, fmt.Errorf("bundle: the key of %s from %s is kept outside the pending store (CompleteOptions.KeyResolver loads it): %w", describe(leaf), p.certFrom[m.idx], err)
 		}
 		// The chain pile: this leaf and every certificate that is not
 		// another leaf of the response.
@@ -459,7 +478,7 @@ func complete(ctx context.Context, store csr.Store, contents []named, opts *Comp
 		if err != nil {
 			return nil, fmt.Errorf("bundle: %s from %s matches the pending key sha256:%s, but its chain cannot be built: %w", describe(leaf), p.certFrom[m.idx], m.pending.ID, err)
 		}
-		b := &Bundle{Key: m.pending.Key, Leaf: res.Chain[0], Intermediates: res.Chain[1:], Root: res.Root}
+		b := &Bundle{Key: key, Leaf: res.Chain[0], Intermediates: res.Chain[1:], Root: res.Root}
 		if err := b.Check(); err != nil {
 			return nil, err
 		}
