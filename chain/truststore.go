@@ -259,8 +259,8 @@ type ExportedRoot struct {
 
 // ExportRoot writes root for clients into the folder dir as <name>.pem,
 // <name>.cer (DER) and <name>-truststore.p12 (a Java trust store whose
-// alias is name), each atomically with mode 0644. An empty name means
-// DefaultName(root). root must pass CheckAnchor.
+// alias is name), each atomically with mode 0644. The folder must exist.
+// An empty name means DefaultName(root). root must pass CheckAnchor.
 //
 // Each file is written atomically; the set is not: when a later file
 // fails, the files this call created are removed again, but files it
@@ -278,6 +278,11 @@ func ExportRoot(dir, name string, root *x509.Certificate, opts *ExportOptions) (
 	}
 	if err := CheckName(name); err != nil {
 		return nil, err
+	}
+	if fi, err := os.Stat(dir); err != nil {
+		return nil, fmt.Errorf("chain: exporting the root: %w", err)
+	} else if !fi.IsDir() {
+		return nil, fmt.Errorf("chain: exporting the root: %s is not a folder", dir)
 	}
 	p12, err := EncodeJavaTrustStore(root, name, o.Password, o.Legacy, o.Rand)
 	if err != nil {

@@ -319,8 +319,9 @@ func anchorFiles(dir string, flavor SystemFlavor, cert *x509.Certificate) (map[s
 // Remove deletes the files under AnchorDir that hold cert (or, when cert
 // is nil, AnchorDir/NAME.crt) and runs the update tool (Debian: with
 // --fresh). A file holding other certificates besides cert is not deleted:
-// Remove fails naming it. When cert is still in the bundle afterwards
-// (it comes from the distribution's own list), Remove says so.
+// Remove fails naming it. When cert is in the bundle but not in AnchorDir,
+// or still in the bundle afterwards (it comes from the distribution's own
+// list), Remove fails saying so, without ErrNotInStore.
 func (s *SystemStore) Remove(ctx context.Context, cert *x509.Certificate, name string) error {
 	c, err := s.config()
 	if err != nil {
@@ -341,8 +342,9 @@ func (s *SystemStore) Remove(ctx context.Context, cert *x509.Certificate, name s
 		if len(files) == 0 {
 			in, err := bundleHolds(c.bundle, cert)
 			if err == nil && in {
-				return fmt.Errorf("chain: system store: no file under %s holds %s, but %s does: it comes from the distribution's list (Debian: mark it with '!' in %s; Red Hat: copy it to /etc/pki/ca-trust/source/blocklist): %w",
-					c.anchorDir, describeAnchor(cert), c.bundle, debianCertsConf, ErrNotInStore)
+				// Not ErrNotInStore: the certificate is still trusted.
+				return fmt.Errorf("chain: system store: no file under %s holds %s, but %s does: it comes from the distribution's list (Debian: mark it with '!' in %s; Red Hat: copy it to /etc/pki/ca-trust/source/blocklist)",
+					c.anchorDir, describeAnchor(cert), c.bundle, debianCertsConf)
 			}
 			return fmt.Errorf("chain: system store: no file under %s holds %s: %w", c.anchorDir, describeAnchor(cert), ErrNotInStore)
 		}

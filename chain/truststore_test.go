@@ -348,7 +348,7 @@ func TestSystemStoreDebian(t *testing.T) {
 		t.Errorf("second remove: %v, want ErrNotInStore", err)
 	}
 	// The distribution's own roots are not ours to remove.
-	if err := s.Remove(ctx, public, ""); !errors.Is(err, ErrNotInStore) || !strings.Contains(err.Error(), "distribution") {
+	if err := s.Remove(ctx, public, ""); err == nil || errors.Is(err, ErrNotInStore) || !strings.Contains(err.Error(), "distribution") {
 		t.Errorf("removing a distribution root: %v", err)
 	}
 
@@ -675,5 +675,13 @@ func TestPemCertificatesTrusted(t *testing.T) {
 	cs := pemCertificates(data)
 	if len(cs) != 1 || !bytes.Equal(cs[0].Raw, ca.Cert.Raw) {
 		t.Errorf("got %d certificates", len(cs))
+	}
+}
+
+func TestExportRootMissingFolder(t *testing.T) {
+	root := testpki.Root(t, "Folder Root")
+	missing := filepath.Join(t.TempDir(), "missing")
+	if _, err := ExportRoot(missing, "", root.Cert, nil); err == nil || !strings.Contains(err.Error(), missing) {
+		t.Errorf("missing folder: %v", err)
 	}
 }
