@@ -43,6 +43,9 @@ type node struct {
 	keyBad  string   // why this key cannot be an issuer's key ("" when usable)
 	source  string   // where the certificate came from (input, pool, roots, aia)
 	selfIss bool     // subject == issuer
+	// policyExt: policy constraints, policy mappings or inhibitAnyPolicy
+	// present; nameCons: name constraints present (see composedEligible).
+	policyExt, nameCons bool
 }
 
 func newNode(c *x509.Certificate, source string) *node {
@@ -52,6 +55,14 @@ func newNode(c *x509.Certificate, source string) *node {
 		spki:    sha256.Sum256(c.RawSubjectPublicKeyInfo),
 		source:  source,
 		selfIss: bytes.Equal(c.RawSubject, c.RawIssuer),
+	}
+	for _, e := range c.Extensions {
+		switch {
+		case e.Id.Equal(oidPolicyConstraints), e.Id.Equal(oidPolicyMappings), e.Id.Equal(oidInhibitAnyPolicy):
+			n.policyExt = true
+		case e.Id.Equal(oidNameConstraints):
+			n.nameCons = true
+		}
 	}
 	switch k := c.PublicKey.(type) {
 	case *rsa.PublicKey:

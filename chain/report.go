@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/x509"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -120,7 +121,7 @@ func (b *builder) fillReport(rep *Report, in []*node, best *chosen) {
 			}
 		}
 	}
-	rep.Reordered = fmt.Sprint(pos) != fmt.Sprint(want)
+	rep.Reordered = !slices.Equal(pos, want)
 }
 
 func onAlternative(n *node, alts []Alternative) bool {

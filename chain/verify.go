@@ -33,15 +33,6 @@ var (
 	oidInhibitAnyPolicy  = asn1.ObjectIdentifier{2, 5, 29, 54}
 )
 
-func hasExtension(c *x509.Certificate, oid asn1.ObjectIdentifier) bool {
-	for _, e := range c.Extensions {
-		if e.Id.Equal(oid) {
-			return true
-		}
-	}
-	return false
-}
-
 // validate checks one candidate path with crypto/x509 and returns it with
 // its root.
 func (b *builder) validate(c *candidate) (*chosen, error) {
@@ -156,7 +147,7 @@ func composedEligible(full []*node, usages []x509.ExtKeyUsage) bool {
 		c := n.cert
 		// Policy processing runs over the whole path; without these
 		// extensions (and with no caller policy set) it cannot fail.
-		if hasExtension(c, oidPolicyConstraints) || hasExtension(c, oidPolicyMappings) || hasExtension(c, oidInhibitAnyPolicy) {
+		if n.policyExt {
 			return false
 		}
 		for j := 0; j < i; j++ {
@@ -172,7 +163,7 @@ func composedEligible(full []*node, usages []x509.ExtKeyUsage) bool {
 			continue
 		}
 		// Above the leaf's issuer: nothing that constrains the leaf.
-		if hasExtension(c, oidNameConstraints) {
+		if n.nameCons {
 			return false
 		}
 		if !anyUsage && !allowsUsages(c, usages) {
