@@ -89,7 +89,7 @@ func TestCheck(t *testing.T) {
 	inter := root.Intermediate(t, "Check Intermediate")
 	now, _ := time.Parse(time.RFC3339, at)
 	dir := t.TempDir()
-	soon := cert(t, inter, testpki.KeyP256(t), "soon.example", now.Add(-80*24*time.Hour), 90)  // 10 days left
+	soon := cert(t, inter, testpki.KeyP256(t), "soon.example", now.Add(-80*24*time.Hour), 90)   // 10 days left
 	later := cert(t, inter, testpki.KeyP256(t), "later.example", now.Add(-40*24*time.Hour), 90) // 50 days left, 55% of the lifetime
 	gone := cert(t, inter, testpki.KeyP256(t), "gone.example", now.Add(-95*24*time.Hour), 90)   // expired 5 days ago
 	writePEM(t, filepath.Join(dir, "sites", "soon", "fullchain.pem"), soon, inter.Cert)
