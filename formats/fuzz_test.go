@@ -1,5 +1,12 @@
 package formats
 
+// Run a target with, for example:
+//
+//	go test ./formats -run '^$' -fuzz '^FuzzRead$' -fuzztime 30s -fuzzminimizetime 1s -parallel 1
+//
+// -fuzzminimizetime matters: with the default (60 s per new input) the
+// engine spends the whole run minimising and executes a few dozen inputs.
+
 import (
 	"bytes"
 	"crypto/x509"
