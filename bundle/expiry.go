@@ -197,7 +197,7 @@ func (r rule) judge(c *x509.Certificate) *Expiry {
 		fat := c.NotAfter.Add(-window)
 		if at.IsZero() || fat.Before(at) {
 			at = fat
-			why = fmt.Sprintf("renew when %s of the %s lifetime remains (%s)", fractionText(r.fraction), days(e.Lifetime), days(window))
+			why = fmt.Sprintf("renew when %s of the %s lifetime remains (%s)", fractionText(r.fraction), strings.TrimSuffix(strings.Replace(days(e.Lifetime), " ", "-", 1), "s"), days(window))
 		}
 	}
 	if at.IsZero() { // a fraction rule on a certificate with no lifetime
@@ -221,11 +221,7 @@ func (r rule) judge(c *x509.Certificate) *Expiry {
 // days writes a duration as days, with hours when under two days.
 func days(d time.Duration) string {
 	if d < 48*time.Hour {
-		h := int(d.Hours())
-		if h == 1 {
-			return "1 hour"
-		}
-		return fmt.Sprintf("%d hours", h)
+		return fmt.Sprintf("%d hours", int(d.Hours()))
 	}
 	n := int(d.Hours() / 24)
 	return fmt.Sprintf("%d days", n)
