@@ -367,6 +367,12 @@ func (r *reader) readAny(data []byte) (string, error) {
 	switch {
 	case len(trimmed) == 0:
 		return "", fmt.Errorf("%w: the input is empty", ErrUnrecognized)
+	case len(data) > 1 && data[0] == 0x30 && (data[1] == 0x80 || data[1] >= 0x81 && data[1] <= 0x84):
+		// Binary: a SEQUENCE with an indefinite or long-form length. PEM
+		// text inside it (the content of a signed message, say) is not
+		// what the file is.
+		r.addFormat(FormatDER)
+		return r.readDER(data, FormatDER, "DER")
 	case bytes.Contains(data, []byte("-----BEGIN ")):
 		r.addFormat(FormatPEM)
 		return "PEM", r.readPEM(data)

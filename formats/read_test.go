@@ -459,3 +459,34 @@ func TestReadUTF16PEM(t *testing.T) {
 		t.Fatalf("certs %d notes %q", len(c.Certificates), c.Notes)
 	}
 }
+
+func TestReadBinaryWithPEMInside(t *testing.T) {
+	// A signed message whose content is PEM text: the file is PKCS#7, and
+	// the certificate inside the content must not be taken for its own.
+	f := newFixture(t)
+	content := EncodeCertificatesPEM(f.root.Cert)
+	var b cryptobyte.Builder
+	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+		b.AddASN1ObjectIdentifier(oidSignedData)
+		b.AddASN1(cbasn1.Tag(0).ContextSpecific().Constructed(), func(b *cryptobyte.Builder) {
+			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+				b.AddASN1Int64(1)
+				b.AddASN1(cbasn1.SET, func(*cryptobyte.Builder) {})
+				b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+					b.AddASN1ObjectIdentifier(oidData)
+					b.AddASN1(cbasn1.Tag(0).ContextSpecific().Constructed(), func(b *cryptobyte.Builder) {
+						b.AddASN1OctetString(content)
+					})
+				})
+				b.AddASN1(cbasn1.Tag(0).ContextSpecific().Constructed(), func(b *cryptobyte.Builder) {
+					b.AddBytes(f.leaf.Raw)
+				})
+				b.AddASN1(cbasn1.SET, func(*cryptobyte.Builder) {})
+			})
+		})
+	})
+	c := mustRead(t, b.BytesOrPanic(), nil)
+	if got := subjects(c.Certificates); !reflect.DeepEqual(got, []string{"www.example.com"}) || c.Format() != "pkcs7" {
+		t.Errorf("format %q certificates %q", c.Format(), got)
+	}
+}

@@ -132,6 +132,10 @@ func TestPKCS12IterationBound(t *testing.T) {
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("took %v", d)
 	}
+	// Corrupt data is not reported as a wrong password.
+	if _, err := Read(pfx[:len(pfx)-40], &ReadOptions{Password: "pw"}); err == nil || errors.Is(err, ErrIncorrectPassword) {
+		t.Errorf("truncated PKCS#12: %v", err)
+	}
 	// A lower cap set by the caller applies too.
 	if _, err := Read(pfx, &ReadOptions{Password: "pw", MaxIterations: 1000}); !errors.Is(err, ErrLimit) {
 		t.Errorf("MaxIterations 1000 on a 2048-iteration file: %v", err)

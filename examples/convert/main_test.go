@@ -159,6 +159,18 @@ func TestConvertErrors(t *testing.T) {
 	if code, _, stderr := runConvert("-in", pfx, "-to", "pem", "-out", filepath.Join(s.dir, "y.pem")); code != 1 || !strings.Contains(stderr, "-password") {
 		t.Errorf("protected input: exit %d %s", code, stderr)
 	}
+	// With the password, the pfx becomes a PEM with the key (mode 0600).
+	pemOut := filepath.Join(s.dir, "from-pfx.pem")
+	if code, _, stderr := runConvert("-in", pfx, "-password", "pw", "-to", "pem", "-out", pemOut); code != 0 {
+		t.Fatalf("pfx to pem: exit %d %s", code, stderr)
+	}
+	c, err := formats.ReadFile(pemOut, nil)
+	if err != nil || len(c.Pairs) != 1 || len(c.Certificates) != 3 {
+		t.Errorf("pfx to pem: %v", err)
+	}
+	if fi, _ := os.Stat(pemOut); fi.Mode().Perm() != 0o600 {
+		t.Errorf("pem with a key has mode %v", fi.Mode().Perm())
+	}
 }
 
 // The outputs are read by openssl and keytool.
