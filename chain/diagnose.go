@@ -183,8 +183,29 @@ func Diagnose(ctx context.Context, served []*x509.Certificate, host string, opts
 	if d.Err != nil {
 		d.add(ProblemUntrusted, leaf, "no valid chain to a trusted root: %v", d.Err)
 		var nc *NoChainError
-		if errors.As(d.Err, &nc) && len(nc.Rejected) == 0 && len(served) == 1 {
-			d.add(ProblemMissingIntermediate, leaf, "the server sent only the leaf, and its issuer %q is not among the known certificates; send the intermediates", leaf.Issuer.String())
+		if errors.As(d.Err, &nc) && len(nc.Rejected) == 0 {
+			// No path at all: follow the sent certificates by name from
+			// the leaf; the first issuer not sent is what is missing
+			// (unless the root it names is simply not trusted here).
+			top := leaf
+			for range len(served) {
+				next := slices.IndexFunc(served, func(c *x509.Certificate) bool {
+					return !bytes.Equal(c.Raw, top.Raw) && bytes.Equal(c.RawSubject, top.RawIssuer) && !bytes.Equal(c.RawSubject, c.RawIssuer)
+				})
+				if next < 0 {
+					break
+				}
+				top = served[next]
+			}
+			if !bytes.Equal(top.RawSubject, top.RawIssuer) {
+				d.add(ProblemMissingIntermediate, top, "no certificate named %q (the issuer of %s) was sent or is known; send that intermediate (or, if it is a root, it is not trusted here)",
+					top.Issuer.String(), certName(top))
+			}
+		}
+		for _, c := range served[1:] {
+			if o.Roots.contains(newNode(c, "")) {
+				d.add(ProblemRootSent, c, "the root %s was sent; clients use their own copy, so leave it out", certName(c))
+			}
 		}
 		return d
 	}

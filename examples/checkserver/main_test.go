@@ -9,12 +9,14 @@ import (
 	"encoding/pem"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/certwright/certwright/internal/testpki"
+	"github.com/certwright/certwright/internal/testtool"
 )
 
 // serve starts a TLS server on 127.0.0.1 that sends certs.
@@ -139,5 +141,73 @@ func TestCheckServerUsageAndFailures(t *testing.T) {
 	}
 	if code := run([]string{"x.invalid", "-roots", filepath.Join(t.TempDir(), "none.pem")}, &out, &errb); code != 1 {
 		t.Fatalf("missing roots file: exit %d", code)
+	}
+}
+
+// TestCheckServerOpenSSL diagnoses a chain served by openssl s_server,
+// configured as admins often do it: the leaf with the root instead of
+// the intermediate.
+func TestCheckServerOpenSSL(t *testing.T) {
+	openssl := testtool.Require(t, "openssl")
+	root := testpki.Root(t, "S_server Root")
+	i1 := root.Intermediate(t, "S_server I1")
+	leaf, key := i1.Leaf(t, nil, "www.example.com")
+	dir := t.TempDir()
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyF := filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(keyF, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	leafF := writePEM(t, dir, "leaf.pem", leaf)
+	extraF := writePEM(t, dir, "extra.pem", root.Cert)
+	roots := writePEM(t, dir, "roots.pem", root.Cert)
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cmd := exec.Command(openssl, "s_server", "-accept", addr, "-cert", leafF, "-key", keyF, "-cert_chain", extraF, "-quiet")
+	cmd.Stdin = strings.NewReader("")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("openssl s_server did not start: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	var out, errb bytes.Buffer
+	code := run([]string{"-json", addr, "-servername", "www.example.com", "-roots", roots}, &out, &errb)
+	if code != 1 {
+		t.Fatalf("exit %d\n%s%s", code, out.String(), errb.String())
+	}
+	var v struct {
+		Problems []struct {
+			Kind string `json:"kind"`
+		} `json:"problems"`
+		Error string `json:"error"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &v); err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	for _, p := range v.Problems {
+		kinds = append(kinds, p.Kind)
+	}
+	if got := strings.Join(kinds, ","); got != "untrusted,missing-intermediate,root-sent" {
+		t.Fatalf("problems %s (%s)", got, v.Error)
 	}
 }
