@@ -121,3 +121,17 @@ func TestDiagnoseNothingServed(t *testing.T) {
 		t.Fatalf("%s", d)
 	}
 }
+
+// TestDiagnoseNoPath: the server sends the leaf, the wrong intermediate
+// level and the root, and nothing completes the chain.
+func TestDiagnoseNoPath(t *testing.T) {
+	p := newPKI(t)
+	d := chain.Diagnose(context.Background(), []*x509.Certificate{p.leaf, p.i1.Cert, p.root.Cert}, "www.example.com",
+		&chain.Options{Roots: chain.NewRoots(p.root.Cert), CurrentTime: testpki.Now})
+	if got, want := kinds(d), []string{"untrusted", "missing-intermediate", "root-sent"}; !slices.Equal(got, want) {
+		t.Fatalf("problems %v, want %v\n%s", got, want, d)
+	}
+	if !strings.Contains(d.Problems[1].Detail, `"CN=I2,O=certwright test"`) {
+		t.Fatalf("%s", d.Problems[1].Detail)
+	}
+}
