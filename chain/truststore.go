@@ -66,6 +66,21 @@ var (
 // Group Policy (Computer Configuration > Windows Settings > Security
 // Settings > Public Key Policies > Trusted Root Certification Authorities)
 // distributes a root to the machines of a domain.
+//
+// # Security
+//
+// A trusted root can vouch for any name: whoever holds its key can
+// impersonate every site to the clients that trust it. Keep the root's key
+// offline, and prefer a root with name constraints limited to the
+// organisation's domains. Install and the Plan methods refuse certificates
+// that are not CAs (ErrNotCA) and entry names that a tool could read as an
+// option or a path (ErrBadName). Programs run without a shell, with the
+// context, their arguments as a list and the certificate on standard
+// input; the Java store password reaches keytool through the environment
+// (keytool -storepass:env), never the command line or an error. Tool
+// output is bounded (64 MiB, 10,000 entries, 16 MiB per bundle file read).
+// Contains and Remove by certificate compare whole certificates (DER),
+// never names alone.
 type TrustStore interface {
 	// Install adds cert as a trusted root under name (see DefaultName and
 	// ErrBadName). Installing a certificate the store already trusts
@@ -641,6 +656,10 @@ type SystemStore struct {
 // libnss3-tools). Firefox also reads the system store when its
 // security.enterprise_roots.enabled setting is on.
 //
+// certutil prints a certificate by nickname only, so finding a certificate
+// (Contains, Install's name check, Remove by certificate) runs certutil once
+// for the listing and once per entry.
+//
 // The zero value manages the current user's ~/.pki/nssdb with "certutil"
 // from PATH. The database must exist: create one with
 // certutil -N -d sql:DIR --empty-password.
@@ -730,11 +749,19 @@ func (s *NSSStore) entries(ctx context.Context) ([]nssEntry, error) {
 		}
 		return nil, err
 	}
-	// Listing: a header line, a line of trust column names, a blank line,
-	// then "nickname<spaces>trust" per certificate.
+	es, err := parseNSSList(out)
+	if err != nil {
+		return nil, fmt.Errorf("chain: %s: %w", s, err)
+	}
+	return es, nil
+}
+
+// parseNSSList reads the output of certutil -L: a header line, a line of
+// trust column names, a blank line, then "nickname<spaces>trust" per
+// certificate. Lines of another shape are skipped.
+func parseNSSList(out []byte) ([]nssEntry, error) {
 	var es []nssEntry
-	lines := strings.Split(string(out), "\n")
-	for _, l := range lines {
+	for _, l := range strings.Split(string(out), "\n") {
 		l = strings.TrimRight(l, " \r\t")
 		if l == "" || strings.HasPrefix(l, "Certificate Nickname") || strings.HasPrefix(l, " ") {
 			continue
@@ -744,13 +771,14 @@ func (s *NSSStore) entries(ctx context.Context) ([]nssEntry, error) {
 			continue
 		}
 		trust := l[i+1:]
-		if strings.Count(trust, ",") != 2 {
+		nick := strings.TrimSpace(l[:i])
+		if strings.Count(trust, ",") != 2 || nick == "" || strings.ContainsFunc(nick, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
 			continue
 		}
-		es = append(es, nssEntry{nickname: strings.TrimSpace(l[:i]), trust: trust})
-		if len(es) > maxEntries {
-			return nil, fmt.Errorf("chain: %s holds more than %d certificates", s, maxEntries)
+		if len(es) == maxEntries {
+			return nil, fmt.Errorf("more than %d certificates", maxEntries)
 		}
+		es = append(es, nssEntry{nickname: nick, trust: trust})
 	}
 	return es, nil
 }
@@ -1034,6 +1062,17 @@ func (s *JavaStore) entries(ctx context.Context) ([]javaEntry, error) {
 	if err != nil {
 		return nil, err
 	}
+	es, err := parseKeytoolList(out)
+	if err != nil {
+		return nil, fmt.Errorf("chain: %s: %w", s, err)
+	}
+	return es, nil
+}
+
+// parseKeytoolList reads the output of keytool -list -rfc in English:
+// per entry "Alias name: A", "Entry type: T" and the entry's certificates
+// in PEM.
+func parseKeytoolList(out []byte) ([]javaEntry, error) {
 	var es []javaEntry
 	var pemText strings.Builder
 	flush := func() {
@@ -1047,13 +1086,13 @@ func (s *JavaStore) entries(ctx context.Context) ([]javaEntry, error) {
 		switch {
 		case strings.HasPrefix(l, "Alias name: "):
 			flush()
-			es = append(es, javaEntry{alias: strings.TrimPrefix(l, "Alias name: ")})
-			if len(es) > maxEntries {
-				return nil, fmt.Errorf("chain: %s holds more than %d entries", s, maxEntries)
+			if len(es) == maxEntries {
+				return nil, fmt.Errorf("more than %d entries", maxEntries)
 			}
+			es = append(es, javaEntry{alias: strings.TrimPrefix(l, "Alias name: ")})
 		case strings.HasPrefix(l, "Entry type: ") && len(es) > 0:
 			es[len(es)-1].trusted = strings.TrimPrefix(l, "Entry type: ") == "trustedCertEntry"
-		default:
+		case len(es) > 0:
 			pemText.WriteString(l)
 			pemText.WriteByte('\n')
 		}

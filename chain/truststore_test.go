@@ -685,3 +685,89 @@ func TestExportRootMissingFolder(t *testing.T) {
 		t.Errorf("missing folder: %v", err)
 	}
 }
+
+func TestParseNSSList(t *testing.T) {
+	data, err := os.ReadFile("testdata/truststore/certutil-list.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	es, err := parseNSSList(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []nssEntry{{"b", ",,"}, {"root two", "CT,C,C"}}
+	if len(es) != len(want) || es[0] != want[0] || es[1] != want[1] {
+		t.Errorf("parseNSSList = %+v, want %+v", es, want)
+	}
+	many := bytes.Repeat([]byte("x C,,\n"), maxEntries+1)
+	if _, err := parseNSSList(many); err == nil {
+		t.Error("no bound on the number of entries")
+	}
+}
+
+func TestParseKeytoolList(t *testing.T) {
+	data, err := os.ReadFile("testdata/truststore/keytool-list-rfc.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	es, err := parseKeytoolList(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(es) != 2 {
+		t.Fatalf("%d entries, want 2", len(es))
+	}
+	for i, want := range []struct {
+		alias, cn string
+		trusted   bool
+	}{{"server", "www.example.test", false}, {"test root", "Test Root", true}} {
+		e := es[i]
+		if e.alias != want.alias || e.trusted != want.trusted || len(e.certs) != 1 || e.certs[0].Subject.CommonName != want.cn {
+			t.Errorf("entry %d: alias %q trusted %v %d certificates, want %+v", i, e.alias, e.trusted, len(e.certs), want)
+		}
+	}
+}
+
+func FuzzParseNSSList(f *testing.F) {
+	if data, err := os.ReadFile("testdata/truststore/certutil-list.txt"); err == nil {
+		f.Add(data)
+	}
+	f.Add([]byte("a b c d ,,\n\t\t\n,,,\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		es, err := parseNSSList(data)
+		if err != nil {
+			return
+		}
+		if len(es) > maxEntries {
+			t.Fatalf("%d entries", len(es))
+		}
+		for _, e := range es {
+			if e.nickname == "" || strings.Count(e.trust, ",") != 2 || strings.ContainsAny(e.nickname, "\n\r") {
+				t.Fatalf("bad entry %+v", e)
+			}
+		}
+	})
+}
+
+func FuzzParseKeytoolList(f *testing.F) {
+	if data, err := os.ReadFile("testdata/truststore/keytool-list-rfc.txt"); err == nil {
+		f.Add(data)
+	}
+	f.Add([]byte("Entry type: trustedCertEntry\nAlias name: \nAlias name: x\nEntry type: trustedCertEntry\n-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		es, err := parseKeytoolList(data)
+		if err != nil {
+			return
+		}
+		if len(es) > maxEntries {
+			t.Fatalf("%d entries", len(es))
+		}
+		n := 0
+		for _, e := range es {
+			n += len(e.certs)
+		}
+		if n > len(data)/100+1 {
+			t.Fatalf("%d certificates from %d bytes", n, len(data))
+		}
+	})
+}
