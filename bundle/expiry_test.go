@@ -4,7 +4,10 @@ import (
 	"context"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -211,5 +214,74 @@ func TestCheckExpiryFolder(t *testing.T) {
 	cancel()
 	if _, err := CheckExpiry(ctx, []string{dir}, nil); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled: %v", err)
+	}
+}
+
+// benchFolder writes n nginx-style fullchain.pem files (leaf and
+// intermediate) into subfolders of a new folder.
+func benchFolder(b *testing.B, n int) string {
+	root := testpki.Root(b, "Bench Root")
+	inter := root.Intermediate(b, "Bench Intermediate")
+	dir := b.TempDir()
+	for i := range n {
+		host := fmt.Sprintf("site%d.example", i)
+		c := validFor(b, inter, host, testpki.NotBefore, time.Duration(30+i%90)*24*time.Hour)
+		p := filepath.Join(dir, host)
+		if err := os.MkdirAll(p, 0o700); err != nil {
+			b.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(p, "fullchain.pem"), encodeCertsPEM([]*x509.Certificate{c, inter.Cert}), 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// BenchmarkCheckExpiry walks 200 server folders with CheckExpiry (content
+// detection of every format, de-duplication, notes).
+func BenchmarkCheckExpiry(b *testing.B) {
+	dir := benchFolder(b, 200)
+	opts := &ExpiryOptions{Now: testpki.Now}
+	b.ResetTimer()
+	for b.Loop() {
+		rep, err := CheckExpiry(context.Background(), []string{dir}, opts)
+		if err != nil || len(rep.Certificates) != 200 {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkCheckExpiryStdlib is what a script does with the standard
+// library alone: walk, pem.Decode the first block, x509.ParseCertificate,
+// compare NotAfter. It reads PEM only and reports no notes.
+func BenchmarkCheckExpiryStdlib(b *testing.B) {
+	dir := benchFolder(b, 200)
+	limit := testpki.Now.Add(30 * 24 * time.Hour)
+	b.ResetTimer()
+	for b.Loop() {
+		n := 0
+		err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			data, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			blk, _ := pem.Decode(data)
+			if blk == nil {
+				return nil
+			}
+			c, err := x509.ParseCertificate(blk.Bytes)
+			if err != nil {
+				return err
+			}
+			_ = c.NotAfter.Before(limit)
+			n++
+			return nil
+		})
+		if err != nil || n != 200 {
+			b.Fatal(err, n)
+		}
 	}
 }

@@ -244,6 +244,11 @@ type Replaced struct {
 	// IssuerChange is set when the new leaf's issuer differs from the
 	// previous leaf's; the new chain was written with it.
 	IssuerChange *IssuerChange
+	// Stale lists other files in dir, outside server's layout, that still
+	// hold the previous leaf or, when the issuer changed, its old issuer
+	// (a chain.pem of an Apache layout when replacing for nginx, say). Replace leaves them alone; a
+	// server still reading them would pair the new leaf with an old chain.
+	Stale []string
 	// Recovered says what Replace did to finish a replacement in the same
 	// folder that an earlier process left half done.
 	Recovered []string
@@ -369,6 +374,9 @@ func (b *Bundle) Replace(dir string, server Server, opts *ReplaceOptions) (*Repl
 		}
 	}
 	res.Previous, res.IssuerChange = b.issuerChange(existing)
+	if res.Previous != nil {
+		res.Stale = staleFiles(dir, outs, res.Previous, res.IssuerChange != nil, wo.Password)
+	}
 
 	stamp := opts.Now
 	if stamp.IsZero() {
@@ -540,6 +548,44 @@ func (b *Bundle) issuerChange(existing []*x509.Certificate) (*x509.Certificate, 
 		return prev, nil
 	}
 	return prev, &IssuerChange{Old: prev.Issuer.String(), New: b.Leaf.Issuer.String(), OldIntermediate: oldInt, NewIntermediate: newInt}
+}
+
+// maxStaleScan bounds the files staleFiles reads.
+const maxStaleScan = 100
+
+// staleFiles returns the files of dir, other than outs, that hold prev or,
+// when the issuer changed, the certificate that issued prev.
+func staleFiles(dir string, outs []output, prev *x509.Certificate, issuerChanged bool, password string) []string {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	skip := map[string]bool{}
+	for _, o := range outs {
+		skip[o.name] = true
+	}
+	var stale []string
+	n := 0
+	for _, e := range ents {
+		if skip[e.Name()] || strings.HasPrefix(e.Name(), ".") || !e.Type().IsRegular() {
+			continue
+		}
+		if n++; n > maxStaleScan {
+			break
+		}
+		p := filepath.Join(dir, e.Name())
+		c, err := formats.ReadFile(p, &formats.ReadOptions{Password: password})
+		if err != nil {
+			continue
+		}
+		for _, cert := range c.Certificates {
+			if cert.Equal(prev) || (issuerChanged && cert.IsCA && bytes.Equal(cert.RawSubject, prev.RawIssuer) && prev.CheckSignatureFrom(cert) == nil) {
+				stale = append(stale, p)
+				break
+			}
+		}
+	}
+	return stale
 }
 
 // newArchiveDir creates dir/archive/<id> (or <id>-2, ...) and returns it

@@ -489,10 +489,24 @@ func TestReplaceRecoversOnNextRun(t *testing.T) {
 	if res.IssuerChange == nil {
 		t.Error("A to B not reported")
 	}
+	if len(res.Stale) != 0 {
+		t.Errorf("Stale = %q in a folder Replace fully owns", res.Stale)
+	}
 	cert, _ := formats.ReadFile(filepath.Join(dir, "cert.pem"), nil)
 	ch, _ := formats.ReadFile(filepath.Join(dir, "chain.pem"), nil)
 	if !served(t, dir)[0].Equal(b3.Leaf) || !cert.Certificates[0].Equal(b3.Leaf) || !ch.Certificates[0].Equal(p.b.Cert) {
 		t.Error("the Apache files are not all b3's")
+	}
+	// Serving the Apache folder with the nginx layout leaves cert.pem and
+	// chain.pem behind: Replace names them.
+	k4 := testpki.KeyP256(t)
+	b4 := &Bundle{Key: k4, Leaf: oldCert(t, p.a, k4), Intermediates: []*x509.Certificate{p.a.Cert}}
+	res, err = b4.Replace(dir, Nginx, &ReplaceOptions{Now: testpki.Now.Add(2 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{filepath.Join(dir, "cert.pem"), filepath.Join(dir, "chain.pem")}; !slices.Equal(res.Stale, want) {
+		t.Errorf("Stale = %q, want %q", res.Stale, want)
 	}
 	assertClean(t, dir)
 }
@@ -573,4 +587,46 @@ func TestRenewCSROpenSSL(t *testing.T) {
 			t.Errorf("openssl req output lacks %q:\n%s", want, text)
 		}
 	}
+}
+
+// FuzzRecoverReplace feeds RecoverReplace arbitrary journals: it must not
+// panic, and must not touch anything outside the folder, whatever names
+// the journal holds.
+func FuzzRecoverReplace(f *testing.F) {
+	f.Add([]byte(`{"version":1,"phase":"swap","archive":"archive/x","files":[{"name":"fullchain.pem","staged":".certwright-renew-x-fullchain.pem","existed":true,"mode":420}]}`))
+	f.Add([]byte(`{"version":1,"phase":"rollback","archive":"archive/x","files":[{"name":"privkey.pem","staged":".certwright-renew-x-privkey.pem","existed":true,"mode":384}]}`))
+	f.Add([]byte(`{"version":1,"phase":"prepare","archive":"","files":[{"name":"a","staged":".certwright-renew-a"}]}`))
+	f.Add([]byte(`{"version":1,"phase":"swap","archive":"../outside","files":[{"name":"../outside.pem","staged":".certwright-renew-a","existed":true}]}`))
+	f.Add([]byte(`{"version":1,"phase":"rollback","archive":"archive/..","files":[{"name":"x","staged":".certwright-renew-../../outside.pem","existed":true}]}`))
+	f.Add([]byte(`not json`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		top := t.TempDir()
+		dir := filepath.Join(top, "served")
+		outside := filepath.Join(top, "outside.pem")
+		for _, p := range []string{filepath.Join(dir, "archive", "x"), filepath.Join(top, "archive")} {
+			if err := os.MkdirAll(p, 0o700); err != nil {
+				t.Fatal(err)
+			}
+		}
+		files := map[string]string{
+			outside:                             "outside",
+			filepath.Join(dir, "fullchain.pem"): "served",
+			filepath.Join(dir, "archive", "x", "fullchain.pem"):     "archived",
+			filepath.Join(dir, ".certwright-renew-x-fullchain.pem"): "staged",
+			filepath.Join(dir, journalName):                         string(data),
+		}
+		for p, c := range files {
+			if err := os.WriteFile(p, []byte(c), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		RecoverReplace(dir)
+		if b, err := os.ReadFile(outside); err != nil || string(b) != "outside" {
+			t.Fatalf("a file outside the folder was changed: %q %v", b, err)
+		}
+		ents, _ := os.ReadDir(top)
+		if len(ents) != 3 {
+			t.Fatalf("files appeared outside the folder: %d entries", len(ents))
+		}
+	})
 }

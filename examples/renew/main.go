@@ -414,6 +414,9 @@ func complete(c config, server bundle.Server, stdout, stderr io.Writer) int {
 	if ic := res.IssuerChange; ic != nil {
 		fmt.Fprintf(stderr, "renew: the issuer changed from %q to %q: the new intermediate was written with the certificate (KB 954755)\n", ic.Old, ic.New)
 	}
+	for _, p := range res.Stale {
+		fmt.Fprintf(stderr, "renew: warning: %s still holds the previous certificate or its old issuer and was not replaced (not part of the %s layout); remove it, or make sure the server does not read it\n", p, server)
+	}
 	if res.ArchiveDir != "" {
 		fmt.Fprintf(stderr, "renew: the previous files are in %s\n", res.ArchiveDir)
 	}
