@@ -94,9 +94,12 @@ func (r *reader) readDER(data []byte, format, enc string) (string, error) {
 	var failures []error
 	for i, pos := 0, 0; pos < len(data); i++ {
 		rest := data[pos:]
-		if i > 0 && len(bytes.Trim(rest, "\x00 \t\r\n")) == 0 {
+		if i > 0 && bytes.IndexByte([]byte("\x00 \t\r\n"), rest[0]) >= 0 && len(bytes.Trim(rest, "\x00 \t\r\n")) == 0 {
 			r.note("%d bytes of padding after the last element ignored", len(rest))
 			break
+		}
+		if i >= r.o.MaxCertificates {
+			return detected, fmt.Errorf("%w: more than %d DER elements back to back (ReadOptions.MaxCertificates)", ErrLimit, r.o.MaxCertificates)
 		}
 		n, err := elementLength(rest, r.o.MaxDepth)
 		if err != nil {
@@ -153,7 +156,7 @@ func (r *reader) readDER(data []byte, format, enc string) (string, error) {
 		}
 	}
 	if len(r.c.Certificates) == 0 && len(r.c.Keys) == 0 && len(r.c.CSRs) == 0 && len(failures) > 0 {
-		return detected, errors.Join(failures...)
+		return detected, joinSome(failures)
 	}
 	return detected, nil
 }

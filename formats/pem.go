@@ -52,9 +52,18 @@ func (r *reader) readPEM(data []byte) error {
 		}
 	}
 	if len(r.c.Certificates) == 0 && len(r.c.Keys) == 0 && len(r.c.CSRs) == 0 && len(failures) > 0 {
-		return errors.Join(failures...)
+		return joinSome(failures)
 	}
 	return nil
+}
+
+// joinSome joins the first few errors and counts the rest, so that an
+// input with thousands of bad blocks does not make a megabyte error.
+func joinSome(errs []error) error {
+	if len(errs) <= 5 {
+		return errors.Join(errs...)
+	}
+	return errors.Join(append(errs[:5:5], fmt.Errorf("and %d more failures", len(errs)-5))...)
 }
 
 func (r *reader) readPEMBlock(block *pem.Block, source string) error {

@@ -342,8 +342,13 @@ func read(data []byte, o *ReadOptions) (*Contents, string, error) {
 		return nil, detected, err
 	}
 	if len(r.c.Certificates) == 0 && len(r.c.Keys) == 0 && len(r.c.CSRs) == 0 {
-		if len(r.c.Notes) > 0 {
-			return nil, detected, fmt.Errorf("%w (%s)", ErrEmpty, strings.Join(r.c.Notes, "; "))
+		if n := len(r.c.Notes); n > 0 {
+			notes := r.c.Notes[:min(n, 5)]
+			more := ""
+			if n > 5 {
+				more = fmt.Sprintf("; and %d more", n-5)
+			}
+			return nil, detected, fmt.Errorf("%w (%s%s)", ErrEmpty, strings.Join(notes, "; "), more)
 		}
 		return nil, detected, ErrEmpty
 	}
@@ -390,7 +395,7 @@ func (r *reader) readAny(data []byte) (string, error) {
 		if len(der) > 0 && der[0] == 0x30 {
 			return r.readDER(der, FormatBase64, "base64")
 		}
-		return "base64", fmt.Errorf("%w: base64 text that decodes to %s, not DER", ErrUnrecognized, hint(der))
+		return "base64", fmt.Errorf("%w: base64 text whose decoded data is not DER (decoded data %s)", ErrUnrecognized, hint(der))
 	}
 	return "", fmt.Errorf("%w: %s", ErrUnrecognized, hint(data))
 }

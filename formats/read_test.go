@@ -296,6 +296,8 @@ func TestReadErrors(t *testing.T) {
 		{"too large", bytes.Repeat([]byte("A"), 2000), &ReadOptions{MaxSize: 1000}, ErrLimit, "MaxSize"},
 		{"too many blocks", bytes.Repeat(pemOf("CERTIFICATE", f.leaf.Raw), 5), &ReadOptions{MaxPEMBlocks: 4}, ErrLimit, "MaxPEMBlocks"},
 		{"too many certs", EncodeCertificatesPEM(f.chain()...), &ReadOptions{MaxCertificates: 2}, ErrLimit, "MaxCertificates"},
+		{"too many DER elements", bytes.Repeat([]byte{0x30, 0x00}, 1<<20), nil, ErrLimit, "more than 10000 DER elements"},
+		{"many bad PEM blocks", bytes.Repeat([]byte("-----BEGIN X-----\nAAAA\n-----END X-----\n"), 1000), nil, ErrEmpty, "and 995 more"},
 		{"enveloped data", []byte{0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x03, 0xa0, 0x00}, nil, ErrUnsupported, "enveloped data"},
 		{"JCEKS", []byte{0xce, 0xce, 0xce, 0xce, 0, 0, 0, 2}, nil, ErrUnsupported, "keytool -importkeystore"},
 		{"legacy PEM without password", legacyPEM(t, f.key, "pw"), nil, ErrIncorrectPassword, "no password"},
