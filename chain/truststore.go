@@ -852,7 +852,8 @@ func (s *NSSStore) Install(ctx context.Context, cert *x509.Certificate, name str
 }
 
 // Remove deletes every entry holding cert, or, when cert is nil, the
-// entry with the nickname name.
+// entry with the nickname name, unless that is a certificate with a
+// private key (trust flag u), which is refused.
 func (s *NSSStore) Remove(ctx context.Context, cert *x509.Certificate, name string) error {
 	var nicks []string
 	if cert != nil {
@@ -876,6 +877,9 @@ func (s *NSSStore) Remove(ctx context.Context, cert *x509.Certificate, name stri
 		}
 		for _, e := range es {
 			if e.nickname == name {
+				if strings.Contains(e.trust, "u") {
+					return fmt.Errorf("chain: %s: nickname %q is a certificate with its private key (trust %q), not a root; it is not removed", s, name, e.trust)
+				}
 				nicks = append(nicks, name)
 				break
 			}
@@ -1136,7 +1140,8 @@ func (s *JavaStore) Install(ctx context.Context, cert *x509.Certificate, name st
 }
 
 // Remove deletes every trusted certificate entry holding cert, or, when
-// cert is nil, the entry with the alias name (of any kind).
+// cert is nil, the trusted certificate entry with the alias name. Private
+// key entries are never removed.
 func (s *JavaStore) Remove(ctx context.Context, cert *x509.Certificate, name string) error {
 	if cert == nil {
 		if err := CheckName(name); err != nil {
@@ -1149,7 +1154,13 @@ func (s *JavaStore) Remove(ctx context.Context, cert *x509.Certificate, name str
 	}
 	var aliases []string
 	for _, e := range es {
-		if cert != nil && e.trusted && holds(e.certs, cert) || cert == nil && strings.EqualFold(e.alias, name) {
+		if cert != nil && e.trusted && holds(e.certs, cert) {
+			aliases = append(aliases, e.alias)
+		}
+		if cert == nil && strings.EqualFold(e.alias, name) {
+			if !e.trusted {
+				return fmt.Errorf("chain: %s: alias %q is a private key entry, not a trusted certificate; it is not removed (use keytool -delete to remove a key)", s, e.alias)
+			}
 			aliases = append(aliases, e.alias)
 		}
 	}

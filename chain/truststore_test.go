@@ -536,8 +536,26 @@ func TestNSSStore(t *testing.T) {
 		t.Error("removal by name left the certificate")
 	}
 
+	// A certificate with its private key (trust u,u,u) is not removed by
+	// name.
+	pk12util := testtool.Require(t, "pk12util")
+	leafKeyed, key := ca.Leaf(t, nil, "app.example")
+	p12, err := formats.EncodePKCS12(key, leafKeyed, nil, "p12pass1", &formats.PKCS12Options{FriendlyName: "app"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p12File := filepath.Join(t.TempDir(), "app.p12")
+	write(t, p12File, p12, 0o600)
+	mustRun(t, pk12util, "-i", p12File, "-d", "sql:"+dir, "-W", "p12pass1")
+	if err := s.Remove(ctx, nil, "app"); err == nil || !strings.Contains(err.Error(), "private key") {
+		t.Errorf("removing a certificate with its key by name: %v", err)
+	}
+	if !strings.Contains(mustRun(t, certutil, "-L", "-d", "sql:"+dir), "app") {
+		t.Error("the keyed certificate is gone")
+	}
+
 	// A folder without a database: a clear error with the way out.
-	err := (&NSSStore{Dir: t.TempDir()}).Install(ctx, ca.Cert, "x")
+	err = (&NSSStore{Dir: t.TempDir()}).Install(ctx, ca.Cert, "x")
 	var ce *CommandError
 	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "SEC_ERROR_BAD_DATABASE") || !strings.Contains(err.Error(), "certutil -N") {
 		t.Errorf("no database: %v", err)
@@ -607,9 +625,25 @@ func TestJavaStore(t *testing.T) {
 		t.Errorf("keytool -list after removing by name:\n%s", l)
 	}
 
+	// A private key entry is not removed by name.
+	leaf, key := ca.Leaf(t, nil, "app.example")
+	p12, err := formats.EncodePKCS12(key, leaf, nil, "storepw1", &formats.PKCS12Options{FriendlyName: "app"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyStore := filepath.Join(t.TempDir(), "keys.p12")
+	write(t, keyStore, p12, 0o600)
+	ks2 := &JavaStore{Keystore: keyStore, StorePass: "storepw1"}
+	if err := ks2.Remove(ctx, nil, "app"); err == nil || !strings.Contains(err.Error(), "private key entry") {
+		t.Errorf("removing a key entry by name: %v", err)
+	}
+	if err := ks2.Remove(ctx, leaf, ""); !errors.Is(err, ErrNotInStore) {
+		t.Errorf("removing a key entry's certificate: %v, want ErrNotInStore", err)
+	}
+
 	// A wrong password: keytool's message, not the password.
 	bad := &JavaStore{Keystore: ks, StorePass: "wrong-password"}
-	err := bad.Install(ctx, ca.Cert, "x")
+	err = bad.Install(ctx, ca.Cert, "x")
 	if err == nil || !strings.Contains(err.Error(), "wrong key store password") || strings.Contains(err.Error(), "wrong-password") {
 		t.Errorf("wrong store password: %v", err)
 	}
