@@ -63,7 +63,8 @@
 // 80 ..." would otherwise overflow the stack and kill the process), the
 // key derivation iterations of PKCS#12 and encrypted PKCS#8 (checked
 // before any derivation, so a file declaring 10^9 iterations is refused at
-// once) and the size of RSA keys (private keys and the public keys of
+// once; their sum over all encrypted items of one input is bounded too) and
+// the size of RSA keys (private keys and the public keys of
 // certificates and requests; default 8192 bits). JKS length fields are
 // checked against the input before the JKS library allocates anything.
 // Each bound fails with ErrLimit.

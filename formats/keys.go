@@ -131,11 +131,19 @@ func (r *reader) decryptLegacyPEM(block *pem.Block) ([]byte, string, error) {
 // through internal/pkcs8, which checks the derivation cost first.
 func (r *reader) readEncryptedPKCS8(der []byte, format, source string) error {
 	desc := "encrypted PKCS#8"
+	cost := 1
 	if p, err := pkcs8.Describe(der); err == nil {
 		desc = p.String()
+		cost = max(p.Iterations, p.ScryptN*p.ScryptR*p.ScryptP, 1)
 	}
 	if r.o.Password == "" {
 		return fmt.Errorf("%w: the key is encrypted (%s) and no password was given", ErrIncorrectPassword, desc)
+	}
+	if cost <= r.o.MaxIterations {
+		// Over MaxIterations, internal/pkcs8 refuses with a clearer error.
+		if err := r.spend(cost, source); err != nil {
+			return err
+		}
 	}
 	plain, err := pkcs8.DecryptWithLimits(der, []byte(r.o.Password), &pkcs8.Limits{MaxIterations: r.o.MaxIterations})
 	if err != nil {

@@ -21,10 +21,15 @@ import (
 // readPKCS12 reads a PKCS#12 file (DER or BER) with internal/pkcs12, which
 // checks nesting depth and iteration counts before any work.
 func (r *reader) readPKCS12(data []byte, format, source string) error {
+	left := r.o.MaxTotalIterations - r.spent
+	if left <= 0 {
+		return fmt.Errorf("%w: %s: the key derivation budget of this input is spent (ReadOptions.MaxTotalIterations)", ErrLimit, source)
+	}
 	p, err := pkcs12.Decode(data, r.o.Password, pkcs12.Options{
-		MaxIterations: r.o.MaxIterations,
-		MaxDepth:      r.o.MaxDepth,
-		MaxBags:       r.o.MaxCertificates,
+		MaxIterations:      r.o.MaxIterations,
+		MaxTotalIterations: left,
+		MaxDepth:           r.o.MaxDepth,
+		MaxBags:            r.o.MaxCertificates,
 	})
 	if err != nil {
 		switch {
@@ -41,6 +46,9 @@ func (r *reader) readPKCS12(data []byte, format, source string) error {
 		}
 		return err
 	}
+	// Decode reports the largest derivation only; charge it for the MAC
+	// and for each encrypted item as an estimate of what was spent.
+	r.spent += p.Iterations * (1 + len(p.Encryption))
 	desc := []string{"MAC " + p.MACAlgorithm}
 	if len(p.Encryption) > 0 {
 		desc = append(desc, "encryption "+strings.Join(p.Encryption, ", "))

@@ -25,6 +25,10 @@ const (
 	DefaultMaxDepth        = ber.DefaultMaxDepth
 	DefaultMaxIterations   = 1 << 21 // PBKDF2 / PKCS#12 KDF iterations of one derivation
 	DefaultMaxRSABits      = 8192
+	// DefaultMaxTotalIterations bounds the key derivation iterations of
+	// all encrypted items of one input together (several encrypted keys,
+	// several PKCS#12 files back to back).
+	DefaultMaxTotalIterations = 1 << 24
 )
 
 var (
@@ -74,6 +78,10 @@ type ReadOptions struct {
 	// or an encrypted PKCS#8 key may declare; input declaring more is
 	// refused before any derivation work. 0 means DefaultMaxIterations.
 	MaxIterations int
+	// MaxTotalIterations bounds the sum of the key derivation iterations
+	// (scrypt counts N*r*p) over all encrypted items of the input; 0 means
+	// DefaultMaxTotalIterations.
+	MaxTotalIterations int
 	// MaxRSABits bounds the size of RSA keys, both private keys and the
 	// public keys of certificates and requests; 0 means DefaultMaxRSABits.
 	// Larger keys make every later signature check slow. Private keys
@@ -101,6 +109,9 @@ func (o *ReadOptions) withDefaults() ReadOptions {
 	}
 	if r.MaxIterations <= 0 {
 		r.MaxIterations = DefaultMaxIterations
+	}
+	if r.MaxTotalIterations <= 0 {
+		r.MaxTotalIterations = DefaultMaxTotalIterations
 	}
 	if r.MaxRSABits <= 0 {
 		r.MaxRSABits = DefaultMaxRSABits
@@ -330,6 +341,18 @@ type reader struct {
 	o     *ReadOptions
 	c     *Contents
 	certs int // certificates seen, duplicates included
+	spent int // key derivation iterations spent or committed
+}
+
+// spend charges a key derivation of n iterations to the input's budget
+// before it starts.
+func (r *reader) spend(n int, what string) error {
+	if r.spent+n > r.o.MaxTotalIterations {
+		return fmt.Errorf("%w: %s would bring the key derivation iterations for this input to %d, more than the %d allowed (ReadOptions.MaxTotalIterations)",
+			ErrLimit, what, r.spent+n, r.o.MaxTotalIterations)
+	}
+	r.spent += n
+	return nil
 }
 
 func read(data []byte, o *ReadOptions) (*Contents, string, error) {

@@ -367,6 +367,15 @@ func TestReadEncryptedPKCS8(t *testing.T) {
 	if _, err := Read(enc, &ReadOptions{Password: "s3cret", MaxIterations: 999}); !errors.Is(err, ErrLimit) {
 		t.Errorf("iteration cap: %v", err)
 	}
+	// Three keys of 1000 iterations each against a total budget of 2500:
+	// the third is refused before its derivation.
+	three := bytes.Repeat(enc, 3)
+	if _, err := Read(three, &ReadOptions{Password: "s3cret", MaxTotalIterations: 2500}); !errors.Is(err, ErrLimit) || !strings.Contains(err.Error(), "PEM block 3") {
+		t.Errorf("total iteration budget: %v", err)
+	}
+	if c, err := Read(three, &ReadOptions{Password: "s3cret", MaxTotalIterations: 3000}); err != nil || len(c.Keys) != 1 {
+		t.Errorf("within budget: %v", err)
+	}
 }
 
 func TestReadBoundsFast(t *testing.T) {
