@@ -395,10 +395,14 @@ func (b *Bundle) Replace(dir string, server Server, opts *ReplaceOptions) (*Repl
 			return res, err
 		}
 	}
-	if err := hook("journal", ""); err != nil {
-		return res, err
+	err = hook("journal", "")
+	if err == nil {
+		err = writeJournal(dir, j, true)
 	}
-	if err := writeJournal(dir, j, true); err != nil {
+	if err != nil {
+		if j.Archive != "" && !errors.Is(err, errSimulatedCrash) {
+			os.Remove(filepath.Join(dir, j.Archive)) // empty: nothing was archived yet
+		}
 		return res, err
 	}
 

@@ -425,6 +425,9 @@ func TestReplaceFailures(t *testing.T) {
 						}
 					}
 					assertClean(t, dir)
+					if ents, _ := os.ReadDir(filepath.Join(dir, "archive")); (s.step == "journal" || s.step == "stage" || s.step == "archive" || s.step == "journal-swap") && len(ents) != 0 {
+						t.Errorf("a failure before the journal left %d archive folder(s)", len(ents))
+					}
 					return
 				}
 				did, err := RecoverReplace(dir)
