@@ -130,8 +130,11 @@ type SQLOptions struct {
 //	<table>_schema   version, description, applied_at
 //	<table>_keks     the IDs of the KEKs this store accepts
 //
-// Once Put returns nil the request is committed; it is durable as the
-// server's synchronous_commit setting makes commits (durable by default).
+// Writes run in READ COMMITTED transactions whatever the server's default
+// isolation, so racing writers wait for each other instead of failing to
+// serialize. Once Put returns nil the request is committed; it is durable
+// as the server's synchronous_commit setting makes commits (durable by
+// default).
 //
 // Security: the private keys are sealed with AES-256-GCM under the KEK,
 // with a random nonce and the entry's KeyID as additional authenticated
@@ -264,7 +267,7 @@ func (s *SQLStore) sql(stmt string) string {
 // migrate creates or upgrades the tables and registers the KEK, in one
 // transaction under an advisory lock.
 func (s *SQLStore) migrate(ctx context.Context) (err error) {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
 	if err != nil {
 		return fmt.Errorf("csr: opening the pending store (%s): %w", s.desc, err)
 	}
@@ -499,17 +502,25 @@ func (s *SQLStore) Put(ctx context.Context, p *Pending) error {
 		return err
 	}
 	var created time.Time
-	err = s.db.QueryRowContext(ctx, s.sql(`INSERT INTO {requests}
+	var exists bool
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, s.sql(`INSERT INTO {requests}
 	(key_id, subject, sans, key_uri, csr, key_data, key_kek_id, created_at)
 	VALUES ($1, $2, $3::text::jsonb, $4, $5, $6, $7, COALESCE($8::timestamptz, clock_timestamp()))
 	ON CONFLICT (key_id) WHERE completed_at IS NULL DO NOTHING
 	RETURNING created_at`),
-		r.keyID, r.subject, r.sans, r.keyURI, nullBytes(r.csr), nullBytes(r.keyData), r.kekID, r.created).Scan(&created)
-	if errors.Is(err, sql.ErrNoRows) {
-		return s.existsError(ctx, r.keyID)
-	}
+			r.keyID, r.subject, r.sans, r.keyURI, nullBytes(r.csr), nullBytes(r.keyData), r.kekID, r.created).Scan(&created)
+		if errors.Is(err, sql.ErrNoRows) {
+			exists = true
+			return nil
+		}
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("csr: storing key sha256:%s in %s: %w", r.keyID, s.desc, err)
+	}
+	if exists {
+		return s.existsError(ctx, r.keyID)
 	}
 	var sans []string
 	if err := json.Unmarshal([]byte(r.sans), &sans); err != nil {
@@ -528,6 +539,24 @@ func nullBytes(b []byte) any {
 		return nil
 	}
 	return b
+}
+
+// inTx runs f in a READ COMMITTED transaction and commits it, whatever
+// the server's default isolation. The writes are made for its semantics:
+// an UPDATE, DELETE or INSERT ... ON CONFLICT that meets a row a
+// concurrent transaction changed waits for it and re-checks its condition
+// on the new row, where SERIALIZABLE would fail with a serialization
+// error.
+func (s *SQLStore) inTx(ctx context.Context, f func(*sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
+	if err != nil {
+		return err
+	}
+	if err := f(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
 }
 
 func (s *SQLStore) existsError(ctx context.Context, id string) error {
@@ -737,27 +766,27 @@ func (s *SQLStore) Complete(ctx context.Context, id string) error {
 	if s.now != nil {
 		completed = sql.NullTime{Time: s.now().UTC().Truncate(time.Microsecond), Valid: true}
 	}
-	res, err := s.db.ExecContext(ctx, s.sql(`UPDATE {requests} SET completed_at = COALESCE($2::timestamptz, clock_timestamp())
-	WHERE key_id = $1 AND completed_at IS NULL`), id, completed)
-	if err != nil {
-		return fmt.Errorf("csr: archiving key sha256:%s in %s: %w", id, s.desc, err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return fmt.Errorf("csr: archiving key sha256:%s in %s: %w", id, s.desc, err)
-	}
-	if n > 0 {
-		return nil
-	}
+	var n int64
 	var pending int
 	var archived bool
-	if err := s.db.QueryRowContext(ctx, s.sql(`SELECT
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.sql(`UPDATE {requests} SET completed_at = COALESCE($2::timestamptz, clock_timestamp())
+	WHERE key_id = $1 AND completed_at IS NULL`), id, completed)
+		if err != nil {
+			return err
+		}
+		if n, err = res.RowsAffected(); err != nil || n > 0 {
+			return err
+		}
+		return tx.QueryRowContext(ctx, s.sql(`SELECT
 	(SELECT count(*) FROM {requests} WHERE completed_at IS NULL),
-	EXISTS (SELECT 1 FROM {requests} WHERE key_id = $1 AND completed_at IS NOT NULL)`), id).Scan(&pending, &archived); err != nil {
+	EXISTS (SELECT 1 FROM {requests} WHERE key_id = $1 AND completed_at IS NOT NULL)`), id).Scan(&pending, &archived)
+	})
+	if err != nil {
 		return fmt.Errorf("csr: archiving key sha256:%s in %s: %w", id, s.desc, err)
 	}
-	if archived {
-		return nil // archived earlier: Complete is idempotent
+	if n > 0 || archived {
+		return nil // archived now, or earlier: Complete is idempotent
 	}
 	return fmt.Errorf("%w with key sha256:%s in %s (searched %d pending requests and the archive); nothing was changed", ErrNotFound, id, s.desc, pending)
 }
@@ -770,11 +799,15 @@ func (s *SQLStore) RemoveArchived(ctx context.Context, id string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	res, err := s.db.ExecContext(ctx, s.sql(`DELETE FROM {requests} WHERE key_id = $1 AND completed_at IS NOT NULL`), id)
-	if err != nil {
-		return 0, fmt.Errorf("csr: removing the archived requests of key sha256:%s from %s: %w", id, s.desc, err)
-	}
-	n, err := res.RowsAffected()
+	var n int64
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.sql(`DELETE FROM {requests} WHERE key_id = $1 AND completed_at IS NOT NULL`), id)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
 	if err != nil {
 		return 0, fmt.Errorf("csr: removing the archived requests of key sha256:%s from %s: %w", id, s.desc, err)
 	}
@@ -830,8 +863,11 @@ func (s *SQLStore) Rewrap(ctx context.Context) (int, error) {
 	if len(errs) > 0 {
 		return n, errors.Join(errs...)
 	}
-	_, err = s.db.ExecContext(ctx, s.sql(`DELETE FROM {keks} k WHERE k.kek_id <> $1
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, s.sql(`DELETE FROM {keks} k WHERE k.kek_id <> $1
 	AND NOT EXISTS (SELECT 1 FROM {requests} r WHERE r.key_kek_id = k.kek_id)`), s.kek.id)
+		return err
+	})
 	if err != nil {
 		return n, fmt.Errorf("csr: resealed %d keys in %s but could not retire the old KEK IDs: %w", n, s.desc, err)
 	}
@@ -840,7 +876,7 @@ func (s *SQLStore) Rewrap(ctx context.Context) (int, error) {
 
 // rewrapRow reseals the key of row seq if it still needs it.
 func (s *SQLStore) rewrapRow(ctx context.Context, seq int64) (done bool, err error) {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
 	if err != nil {
 		return false, fmt.Errorf("csr: resealing in %s: %w", s.desc, err)
 	}

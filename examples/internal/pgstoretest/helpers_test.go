@@ -16,6 +16,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -43,7 +44,22 @@ func dsn(t testing.TB) string {
 // openDB opens a connection pool to the test server, one "machine".
 func openDB(t testing.TB) *sql.DB {
 	t.Helper()
-	db, err := sql.Open("pgx", dsn(t))
+	return openDBParams(t, "")
+}
+
+// openDBParams opens a pool whose connections set the run-time
+// parameters params ("name=value&...", added to the DSN's query).
+func openDBParams(t testing.TB, params string) *sql.DB {
+	t.Helper()
+	d := dsn(t)
+	if params != "" {
+		sep := "?"
+		if strings.Contains(d, "?") {
+			sep = "&"
+		}
+		d += sep + params
+	}
+	db, err := sql.Open("pgx", d)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,8 @@ import (
 )
 
 // TestSQLStoreLoad: a fleet writing at once. Several connection pools
-// (one per "machine", each with its own SQLStore) and many writers put
+// (one per "machine", each with its own SQLStore, half of them with
+// SERIALIZABLE as their default isolation) and many writers put
 // requests, race to put the same hot keys, and race to complete the same
 // requests from every machine. Afterwards every acknowledged Put is found
 // with a key that matches its public key, every hot key was won exactly
@@ -31,7 +32,12 @@ func TestSQLStoreLoad(t *testing.T) {
 	kek := newKEK(t)
 	stores := make([]*csr.SQLStore, machines)
 	for m := range stores {
-		db := openDB(t)
+		// Half the fleet's connections default to SERIALIZABLE.
+		params := ""
+		if m%2 == 1 {
+			params = "default_transaction_isolation=serializable"
+		}
+		db := openDBParams(t, params)
 		db.SetMaxOpenConns(writers / machines)
 		stores[m] = open(t, db, &csr.SQLOptions{Schema: schema, KEK: kek})
 	}

@@ -29,6 +29,18 @@ func TestSQLStoreContract(t *testing.T) {
 			return open(t, db, &csr.SQLOptions{Schema: freshSchema(t, db), AllowPlaintext: true})
 		})
 	})
+	t.Run("serializable_default", func(t *testing.T) {
+		// A server whose transactions default to SERIALIZABLE: racing
+		// Puts and Completes must still behave, not fail to serialize.
+		sdb := openDBParams(t, "default_transaction_isolation=serializable")
+		var level string
+		if err := sdb.QueryRow(`SHOW transaction_isolation`).Scan(&level); err != nil || level != "serializable" {
+			t.Fatalf("isolation %q, %v", level, err)
+		}
+		storetest.Run(t, func(t *testing.T) csr.Store {
+			return open(t, sdb, &csr.SQLOptions{Schema: freshSchema(t, db), KEK: newKEK(t)})
+		})
+	})
 	t.Run("search_path", func(t *testing.T) {
 		// No Schema option: the tables go in the connection's current
 		// schema, here a fresh one named in the connection string.
@@ -37,15 +49,7 @@ func TestSQLStoreContract(t *testing.T) {
 			if _, err := db.Exec(`CREATE SCHEMA "` + schema + `"`); err != nil {
 				t.Fatal(err)
 			}
-			sep := "?"
-			if strings.Contains(dsn(t), "?") {
-				sep = "&"
-			}
-			pdb, err := sql.Open("pgx", dsn(t)+sep+"search_path="+schema)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { pdb.Close() })
+			pdb := openDBParams(t, "search_path="+schema)
 			return open(t, pdb, &csr.SQLOptions{KEK: newKEK(t), Table: "requests"})
 		})
 	})
