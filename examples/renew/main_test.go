@@ -302,3 +302,57 @@ func TestOpenSSLReadsRequest(t *testing.T) {
 		t.Errorf("original SANs as OpenSSL prints them: %q", sans)
 	}
 }
+
+// TestOpenSSLMadeFiles: a certificate, key and .pfx made by OpenSSL are
+// checked and renewed.
+func TestOpenSSLMadeFiles(t *testing.T) {
+	openssl := testtool.Require(t, "openssl")
+	dir := t.TempDir()
+	site := filepath.Join(dir, "site")
+	os.MkdirAll(site, 0o700)
+	certFile, keyFile, pfx := filepath.Join(site, "cert.pem"), filepath.Join(site, "privkey.pem"), filepath.Join(site, "shop.pfx")
+	if out, err := exec.Command(openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-384", "-nodes",
+		"-keyout", keyFile, "-out", certFile, "-days", "10",
+		"-subj", "/C=GB/ST=West Yorkshire/L=Leeds/O=Example Ltd/CN=shop.example.com",
+		"-addext", "subjectAltName=DNS:shop.example.com,DNS:www.shop.example.com,IP:192.0.2.7").CombinedOutput(); err != nil {
+		t.Fatalf("openssl req: %v\n%s", err, out)
+	}
+	if out, err := exec.Command(openssl, "pkcs12", "-export", "-in", certFile, "-inkey", keyFile, "-out", pfx, "-passout", "pass:pw").CombinedOutput(); err != nil {
+		t.Fatalf("openssl pkcs12: %v\n%s", err, out)
+	}
+	code, stdout, stderr := runCLI(t, "-check", dir, "-password", "pw")
+	if code != 1 || strings.Count(stdout, "\n") != 1 || !strings.HasPrefix(stdout, "RENEW") ||
+		!strings.Contains(stdout, "sans=DNS:shop.example.com,DNS:www.shop.example.com,IP Address:192.0.2.7") ||
+		!strings.Contains(stderr, "privkey.pem: skipped") {
+		t.Errorf("check: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if code, _, _ := runCLI(t, "-check", dir, "-days", "5", "-password", "pw"); code != 0 {
+		t.Errorf("-days 5: exit %d", code)
+	}
+	// Renew from the .pfx, reusing OpenSSL's key from its key file.
+	out := filepath.Join(dir, "renew.csr")
+	if code, _, stderr := runCLI(t, "-cert", pfx, "-password", "pw", "-store", filepath.Join(dir, "pending"), "-out", out, "-reuse-key", "-key-file", keyFile); code != 0 {
+		t.Fatalf("renew: exit %d %s", code, stderr)
+	}
+	text, err := exec.Command(openssl, "req", "-in", out, "-verify", "-noout", "-text", "-nameopt", "RFC2253").CombinedOutput()
+	if err != nil {
+		t.Fatalf("openssl req -verify: %v\n%s", err, text)
+	}
+	pub, err := exec.Command(openssl, "req", "-in", out, "-noout", "-pubkey").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub2, err := exec.Command(openssl, "pkey", "-in", keyFile, "-pubout").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"verify OK", "Subject: CN=shop.example.com,O=Example Ltd,L=Leeds,ST=West Yorkshire,C=GB\n",
+		"DNS:shop.example.com, DNS:www.shop.example.com, IP Address:192.0.2.7\n"} {
+		if !strings.Contains(string(text), want) {
+			t.Errorf("openssl req output lacks %q:\n%s", want, text)
+		}
+	}
+	if !bytes.Equal(pub, pub2) {
+		t.Error("-reuse-key -key-file: the request's key is not OpenSSL's key")
+	}
+}
