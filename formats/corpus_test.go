@@ -274,6 +274,16 @@ func TestCorpusBundles(t *testing.T) {
 			t.Errorf("%s: %v", file, err)
 		}
 	}
+	// cfssl's CA key has d >= n (OpenSSL: "RSA key ok"); it must pair
+	// with the CA certificate.
+	key, err := ReadFile(filepath.Join(dir, "ca.key"), nil)
+	if err != nil {
+		t.Fatalf("ca.key: %v", err)
+	}
+	ca, _ := ReadFile(filepath.Join(dir, "ca.pem"), nil)
+	if ca == nil || !bytes.Equal(spkiOf(t, key.Keys[0].Public()), ca.Certificates[0].RawSubjectPublicKeyInfo) {
+		t.Error("ca.key does not match ca.pem")
+	}
 	if _, err := ReadFile(filepath.Join(dir, "empty.pem"), nil); !errors.Is(err, ErrUnrecognized) {
 		t.Errorf("empty.pem: %v", err)
 	}

@@ -2,10 +2,14 @@ package formats
 
 import (
 	"crypto"
+	"crypto/rsa"
 	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"math/big"
 	"strings"
 
 	"golang.org/x/crypto/cryptobyte"
@@ -65,7 +69,58 @@ func parsePrivateKey(der []byte, label string) (crypto.PrivateKey, string, error
 		}
 		errs = append(errs, fmt.Sprintf("%s: %v", a.name, err))
 	}
+	if key, encoding, err := parseUnreducedRSA(der); err == nil {
+		return key, encoding, nil
+	}
 	return nil, "", fmt.Errorf("not a private key this package reads (%s)", strings.Join(errs, "; "))
+}
+
+// pkcs1Key is RSAPrivateKey (RFC 8017 A.1.2); other primes are not read.
+type pkcs1Key struct {
+	Version          int
+	N, E, D, P, Q    *big.Int
+	Dp, Dq, Qinv     *big.Int
+	AdditionalPrimes []asn1.RawValue `asn1:"optional,omitempty"`
+}
+
+// parseUnreducedRSA reads a two-prime RSA key whose private exponent is
+// not reduced below the modulus (some old tools wrote d >= n; OpenSSL
+// accepts it, crypto/x509 rejects it with "input overflows the modulus").
+// The key is rebuilt from n, e, p and q, with d reduced modulo
+// (p-1)(q-1), and validated. It accepts PKCS#1 or PKCS#8 around it.
+func parseUnreducedRSA(der []byte) (crypto.PrivateKey, string, error) {
+	encoding := "pkcs1"
+	if classify(der) == kindPKCS8 {
+		var p8 struct {
+			Version    int
+			Algo       pkix.AlgorithmIdentifier
+			PrivateKey []byte
+		}
+		if _, err := asn1.Unmarshal(der, &p8); err != nil || !p8.Algo.Algorithm.Equal(asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 1}) {
+			return nil, "", errors.New("not an RSA PKCS#8 key")
+		}
+		der, encoding = p8.PrivateKey, "pkcs8"
+	}
+	var k pkcs1Key
+	if rest, err := asn1.Unmarshal(der, &k); err != nil || len(rest) > 0 || len(k.AdditionalPrimes) > 0 {
+		return nil, "", errors.New("not a two-prime PKCS#1 key")
+	}
+	if k.N == nil || k.D == nil || k.P == nil || k.Q == nil || k.E == nil || k.N.Sign() <= 0 || k.P.Sign() <= 0 || k.Q.Sign() <= 0 ||
+		!k.E.IsInt64() || k.E.Int64() < 3 || k.E.Int64() > 1<<31-1 || k.D.Cmp(k.N) < 0 {
+		return nil, "", errors.New("not an unreduced RSA key")
+	}
+	one := big.NewInt(1)
+	phi := new(big.Int).Mul(new(big.Int).Sub(k.P, one), new(big.Int).Sub(k.Q, one))
+	key := &rsa.PrivateKey{
+		PublicKey: rsa.PublicKey{N: k.N, E: int(k.E.Int64())},
+		D:         new(big.Int).Mod(k.D, phi),
+		Primes:    []*big.Int{k.P, k.Q},
+	}
+	if err := key.Validate(); err != nil {
+		return nil, "", err
+	}
+	key.Precompute()
+	return key, encoding, nil
 }
 
 // rsaModulusBits returns the size of the RSA modulus in a PKCS#1 or PKCS#8

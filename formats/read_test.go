@@ -9,6 +9,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/asn1"
 	"encoding/base64"
 	"encoding/pem"
 	"errors"
@@ -499,5 +500,31 @@ func TestReadBinaryWithPEMInside(t *testing.T) {
 	c := mustRead(t, b.BytesOrPanic(), nil)
 	if got := subjects(c.Certificates); !reflect.DeepEqual(got, []string{"www.example.com"}) || c.Format() != "pkcs7" {
 		t.Errorf("format %q certificates %q", c.Format(), got)
+	}
+}
+
+func TestReadUnreducedRSAKey(t *testing.T) {
+	// d >= n, as some old tools wrote it: OpenSSL reads it, crypto/x509
+	// does not; the key is rebuilt with d reduced.
+	k := testpki.KeyRSA(t, 2048).(*rsa.PrivateKey)
+	one := big.NewInt(1)
+	phi := new(big.Int).Mul(new(big.Int).Sub(k.Primes[0], one), new(big.Int).Sub(k.Primes[1], one))
+	der, err := asn1.Marshal(pkcs1Key{
+		N: k.N, E: big.NewInt(int64(k.E)), D: new(big.Int).Add(k.D, phi), P: k.Primes[0], Q: k.Primes[1],
+		Dp: k.Precomputed.Dp, Dq: k.Precomputed.Dq, Qinv: k.Precomputed.Qinv,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := x509.ParsePKCS1PrivateKey(der); err == nil {
+		t.Skip("crypto/x509 now reads unreduced keys")
+	}
+	c := mustRead(t, pemOf("RSA PRIVATE KEY", der), nil)
+	if len(c.Keys) != 1 || !c.Keys[0].(*rsa.PrivateKey).Equal(k) {
+		t.Fatalf("keys %d", len(c.Keys))
+	}
+	sig, err := c.Keys[0].Sign(rand.Reader, make([]byte, 32), crypto.SHA256)
+	if err != nil || rsa.VerifyPKCS1v15(&k.PublicKey, crypto.SHA256, make([]byte, 32), sig) != nil {
+		t.Errorf("the rebuilt key does not sign: %v", err)
 	}
 }
