@@ -194,6 +194,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if err != nil {
 			return bad("%v", err)
 		}
+		switch server {
+		case bundle.IIS, bundle.IISLegacy, bundle.Java, bundle.JavaJKS:
+			if c.outPass == "" {
+				return bad("-server %s writes a password-protected file: give -out-password", server)
+			}
+		}
 		return complete(c, server, stdout, stderr)
 	}
 }

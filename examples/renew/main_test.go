@@ -73,6 +73,7 @@ func TestUsage(t *testing.T) {
 		{"-check", "x", "-fraction", "2"},
 		{"-complete", "a.cer", "-store", "s"},
 		{"-complete", "a.cer", "-store", "s", "-serve", "d", "-server", "lighttpd"},
+		{"-complete", "a.cer", "-store", "s", "-serve", "d", "-server", "iis"},
 		{"-nonsense"},
 	} {
 		if code, _, stderr := runCLI(t, args...); code != 2 || !strings.Contains(stderr, "usage") {
