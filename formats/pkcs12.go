@@ -146,7 +146,7 @@ func (p PKCS12Profile) WithRand(rand io.Reader) *PKCS12Profile {
 
 func (p *PKCS12Profile) encoder() (*gopkcs12.Encoder, error) {
 	enc := p.enc
-	if p.iterations != 0 && p != nil && p.name != "Passwordless" {
+	if p.iterations != 0 && p.name != "Passwordless" {
 		if p.iterations < 1 {
 			return nil, fmt.Errorf("formats: PKCS#12: %d iterations", p.iterations)
 		}

@@ -270,6 +270,8 @@ type ReadError struct {
 	Err      error
 }
 
+// Error returns "formats: FILE: looks like DETECTED: CAUSE", leaving out
+// the parts that are unknown, with a hint when a password is needed.
 func (e *ReadError) Error() string {
 	var b strings.Builder
 	b.WriteString("formats: ")
@@ -293,6 +295,7 @@ func (e *ReadError) Error() string {
 	return b.String()
 }
 
+// Unwrap returns the cause, so that errors.Is finds the sentinels.
 func (e *ReadError) Unwrap() error { return e.Err }
 
 // Read detects the format of data by its content (never by a file name)
