@@ -340,7 +340,7 @@ func (w *expiryWalk) walk(root string) error {
 			}
 			return nil
 		}
-		if strings.HasPrefix(name, atomicfile.TempPrefix) || strings.HasPrefix(name, stagePrefix) || name == journalName {
+		if strings.HasPrefix(name, atomicfile.TempPrefix) || strings.HasPrefix(name, stagePrefix) || name == journalName || name == lockName {
 			return nil // a writer's temporary file or journal
 		}
 		if d.Type()&fs.ModeSymlink != 0 {

@@ -257,7 +257,38 @@ type Replaced struct {
 const (
 	stagePrefix = ".certwright-renew-"
 	journalName = ".certwright-renew.json"
+	lockName    = ".certwright-renew.lock"
+	// staleLock is the age after which a lock file is taken to be left by
+	// a crashed process: a Replace holds it for well under a second.
+	staleLock = 2 * time.Minute
 )
+
+// lockDir takes the folder's replacement lock: a file created atomically
+// (it exists or not, on every platform and file system), holding who took
+// it. A lock older than staleLock is broken. It returns the release
+// function.
+func lockDir(dir string) (func(), error) {
+	p := filepath.Join(dir, lockName)
+	host, _ := os.Hostname()
+	info := []byte(fmt.Sprintf("pid %d on %s at %s\n", os.Getpid(), host, time.Now().UTC().Format(time.RFC3339)))
+	for attempt := 0; ; attempt++ {
+		err := atomicfile.WriteFile(p, info, 0o600, atomicfile.Options{NoOverwrite: true})
+		if err == nil {
+			return func() { os.Remove(p) }, nil
+		}
+		if !errors.Is(err, atomicfile.ErrExists) {
+			return nil, fmt.Errorf("bundle: taking the lock %s: %w", p, err)
+		}
+		fi, serr := os.Stat(p)
+		if serr == nil && time.Since(fi.ModTime()) > staleLock && attempt == 0 {
+			os.Remove(p) // left by a crashed process
+			continue
+		}
+		held, _ := os.ReadFile(p)
+		return nil, fmt.Errorf("bundle: another replacement is running in %s (lock %s taken by %s); run again when it is done, or remove the lock if no renewal is running",
+			dir, p, strings.TrimSpace(string(held)))
+	}
+}
 
 // journal records a replacement in progress, so that the next Replace or
 // RecoverReplace can finish it after a crash.
@@ -311,8 +342,10 @@ const (
 // two renames, a server reading the files would see a mismatched pair for a
 // moment: reload the server after Replace returns, not during it.
 //
-// Replace does not reload the server. It is not meant to run twice at once
-// on the same folder: serialise renewals of one folder.
+// Two Replace calls on the same folder exclude each other with a lock file
+// (.certwright-renew.lock): the second fails at once, naming the holder. A
+// lock left by a crash is broken after two minutes. Replace does not
+// reload the server.
 func (b *Bundle) Replace(dir string, server Server, opts *ReplaceOptions) (*Replaced, error) {
 	if opts == nil {
 		opts = &ReplaceOptions{}
@@ -347,7 +380,12 @@ func (b *Bundle) Replace(dir string, server Server, opts *ReplaceOptions) (*Repl
 		return nil, fmt.Errorf("bundle: creating the output folder: %w", err)
 	}
 	res := &Replaced{}
-	if res.Recovered, err = RecoverReplace(dir); err != nil {
+	unlock, err := lockDir(dir)
+	if err != nil {
+		return res, err
+	}
+	defer unlock()
+	if res.Recovered, err = recoverReplace(dir); err != nil {
 		return res, err
 	}
 
@@ -411,7 +449,7 @@ func (b *Bundle) Replace(dir string, server Server, opts *ReplaceOptions) (*Repl
 		if errors.Is(cause, errSimulatedCrash) {
 			return cause
 		}
-		if _, rerr := RecoverReplace(dir); rerr != nil {
+		if _, rerr := recoverReplace(dir); rerr != nil {
 			return fmt.Errorf("%w; cleaning up also failed: %v", cause, rerr)
 		}
 		return cause
@@ -741,6 +779,19 @@ func rollForward(dir string, j *journal) error {
 // what it did, nothing when there was no journal. Replace calls it first;
 // call it at start-up to repair a folder before a server reads it.
 func RecoverReplace(dir string) ([]string, error) {
+	if _, err := os.Stat(filepath.Join(dir, journalName)); errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	unlock, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	return recoverReplace(dir)
+}
+
+// recoverReplace is RecoverReplace with the folder's lock held.
+func recoverReplace(dir string) ([]string, error) {
 	p := filepath.Join(dir, journalName)
 	data, err := os.ReadFile(p)
 	if errors.Is(err, fs.ErrNotExist) {

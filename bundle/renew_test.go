@@ -541,6 +541,26 @@ func TestReplaceFreshFolderAndErrors(t *testing.T) {
 	if _, err := b.Replace(ldir, Nginx, nil); err == nil || !strings.Contains(err.Error(), "symbolic link") {
 		t.Errorf("symlink: %v", err)
 	}
+	// A replacement running in the folder (its lock is fresh) stops
+	// another; a lock left by a crash long ago is broken.
+	lock := filepath.Join(dir, lockName)
+	if err := os.WriteFile(lock, []byte("pid 1 on elsewhere\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Replace(dir, Nginx, nil); err == nil || !strings.Contains(err.Error(), "another replacement is running") || !strings.Contains(err.Error(), "pid 1 on elsewhere") {
+		t.Errorf("locked: %v", err)
+	}
+	if _, err := RecoverReplace(dir); err != nil {
+		t.Errorf("RecoverReplace without journal waits for no lock: %v", err)
+	}
+	old := time.Now().Add(-time.Hour)
+	if err := os.Chtimes(lock, old, old); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Replace(dir, Nginx, nil); err != nil {
+		t.Errorf("stale lock: %v", err)
+	}
+	assertClean(t, dir)
 	// A damaged journal stops Replace with advice.
 	if err := os.WriteFile(filepath.Join(dir, journalName), []byte(`{"version":1,"phase":"swap","archive":"../x","files":[{"name":"a","staged":".certwright-renew-a"}]}`), 0o600); err != nil {
 		t.Fatal(err)
