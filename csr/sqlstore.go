@@ -489,7 +489,10 @@ func (s *SQLStore) encodeRow(p *Pending) (*sqlRow, error) {
 // and, from p.CSR, p.Subject and p.SANs when they are empty. The key's
 // public key, the CSR's public key and p.ID must agree and the CSR's
 // signature must verify. A key whose earlier request was completed can be
-// put again (a renewal reusing the key).
+// put again (a renewal reusing the key). If the connection fails while
+// the commit is under way, Put returns an error although the request may
+// be stored; a retry then fails with ErrExists naming it, and Find
+// returns it.
 func (s *SQLStore) Put(ctx context.Context, p *Pending) error {
 	if err := ctx.Err(); err != nil {
 		return err
