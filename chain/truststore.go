@@ -422,7 +422,9 @@ type CommandError struct {
 	Stderr string
 	// Hint says what to do, when the cause is a known one.
 	Hint string
-	Err  error
+	// Err is the cause: an *exec.ExitError, exec.ErrNotFound, or the
+	// context's error.
+	Err error
 }
 
 func (e *CommandError) Error() string {
