@@ -653,3 +653,49 @@ func FuzzRecoverReplace(f *testing.F) {
 		}
 	})
 }
+
+// TestReplaceConcurrent: Replace calls racing on one folder either finish
+// or fail on the lock; the served pair always matches at the end.
+func TestReplaceConcurrent(t *testing.T) {
+	p := newRenewPKI(t)
+	dir := t.TempDir()
+	var bundles []*Bundle
+	for i := range 4 {
+		k := testpki.KeyP256(t)
+		iss := p.a
+		if i%2 == 1 {
+			iss = p.b
+		}
+		bundles = append(bundles, &Bundle{Key: k, Leaf: oldCert(t, iss, k), Intermediates: []*x509.Certificate{iss.Cert}})
+	}
+	if _, err := bundles[0].Write(dir, Nginx, nil); err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 40)
+	for i := range 40 {
+		go func() {
+			_, err := bundles[i%4].Replace(dir, Nginx, &ReplaceOptions{Now: testpki.Now.Add(time.Duration(i) * time.Second)})
+			errs <- err
+		}()
+	}
+	ok := 0
+	for range 40 {
+		if err := <-errs; err == nil {
+			ok++
+		} else if !strings.Contains(err.Error(), "another replacement is running") {
+			t.Errorf("unexpected error: %v", err)
+		}
+	}
+	if ok == 0 {
+		t.Error("no Replace succeeded")
+	}
+	got := served(t, dir)
+	if len(got) != 2 || !bytes.Equal(got[0].RawIssuer, got[1].RawSubject) {
+		t.Errorf("served chain does not belong together: %q", cns(got))
+	}
+	assertClean(t, dir)
+	ents, _ := os.ReadDir(filepath.Join(dir, "archive"))
+	if len(ents) != ok {
+		t.Errorf("%d archive folders for %d replacements", len(ents), ok)
+	}
+}
