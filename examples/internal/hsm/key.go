@@ -97,7 +97,12 @@ func checkRequest(req *KeyRequest) (csr.KeyType, error) {
 	if len(missing) > 0 {
 		return "", fmt.Errorf("hsm: GenerateKey needs %s", strings.Join(missing, ", "))
 	}
-	kt := req.Type
+	return CheckKeyType(req.Type)
+}
+
+// CheckKeyType returns kt if GenerateKey can make it ("" gives csr.P256),
+// or an error naming the types it can.
+func CheckKeyType(kt csr.KeyType) (csr.KeyType, error) {
 	if kt == "" {
 		kt = csr.P256
 	}
