@@ -127,7 +127,7 @@ func FuzzPKCS7(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		r := &reader{o: ptr(fuzzOptions.withDefaults()), c: &Contents{certSeen: map[string]int{}, keySeen: map[string]int{}}}
+		r := newReader(ptr(fuzzOptions.withDefaults()))
 		if err := r.readPKCS7(data, FormatDER, "PKCS#7"); err != nil || len(r.c.Certificates) == 0 {
 			return
 		}

@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"os"
 	"slices"
@@ -156,9 +157,6 @@ type Contents struct {
 	// Pairs lists each private key with the certificates that carry its
 	// public key, matched by public key (never by position).
 	Pairs []Pair
-
-	certSeen map[string]int
-	keySeen  map[string]int
 }
 
 // CertInfo is where a certificate came from and what its container said
@@ -345,6 +343,15 @@ type reader struct {
 	c     *Contents
 	certs int // certificates seen, duplicates included
 	spent int // key derivation iterations spent or committed
+	// certSeen maps a hash of a certificate's DER to its indexes in
+	// c.Certificates (hashing avoids copying every DER into a map key).
+	certSeen map[uint64][]int
+	seed     maphash.Seed
+	keySeen  map[string]int // SPKI DER -> index in c.Keys
+}
+
+func newReader(o *ReadOptions) *reader {
+	return &reader{o: o, c: &Contents{}, certSeen: map[uint64][]int{}, seed: maphash.MakeSeed(), keySeen: map[string]int{}}
 }
 
 // spend charges a key derivation of n iterations to the input's budget
@@ -362,7 +369,7 @@ func read(data []byte, o *ReadOptions) (*Contents, string, error) {
 	if int64(len(data)) > o.MaxSize {
 		return nil, "", fmt.Errorf("%w: %d bytes is more than the %d allowed (ReadOptions.MaxSize)", ErrLimit, len(data), o.MaxSize)
 	}
-	r := &reader{o: o, c: &Contents{certSeen: map[string]int{}, keySeen: map[string]int{}}}
+	r := newReader(o)
 	detected, err := r.readAny(data)
 	if err != nil {
 		return nil, detected, err
@@ -379,7 +386,6 @@ func read(data []byte, o *ReadOptions) (*Contents, string, error) {
 		return nil, detected, ErrEmpty
 	}
 	r.pair()
-	r.c.certSeen, r.c.keySeen = nil, nil
 	return r.c, "", nil
 }
 
@@ -443,8 +449,8 @@ func (r *reader) note(format string, args ...any) {
 func (r *reader) reserve(n int) {
 	r.c.Certificates = slices.Grow(r.c.Certificates, n)
 	r.c.CertInfo = slices.Grow(r.c.CertInfo, n)
-	if len(r.c.certSeen) == 0 && n > 8 {
-		r.c.certSeen = make(map[string]int, n)
+	if len(r.certSeen) == 0 && n > 8 {
+		r.certSeen = make(map[uint64][]int, n)
 	}
 }
 
@@ -459,7 +465,8 @@ func (r *reader) addCert(cert *x509.Certificate, info CertInfo) error {
 	if err := r.checkPublicKey(cert.PublicKey, info.Source); err != nil {
 		return fmt.Errorf("%w (certificate %s)", err, cert.Subject.String())
 	}
-	if i, ok := r.c.certSeen[string(cert.Raw)]; ok {
+	h := maphash.Bytes(r.seed, cert.Raw)
+	if i, ok := r.seenCert(h, cert.Raw); ok {
 		prev := &r.c.CertInfo[i]
 		r.note("%s: duplicate of %s, skipped", info.Source, prev.Source)
 		if prev.FriendlyName == "" {
@@ -471,10 +478,19 @@ func (r *reader) addCert(cert *x509.Certificate, info CertInfo) error {
 		prev.Trusted = prev.Trusted || info.Trusted
 		return nil
 	}
-	r.c.certSeen[string(cert.Raw)] = len(r.c.Certificates)
+	r.certSeen[h] = append(r.certSeen[h], len(r.c.Certificates))
 	r.c.Certificates = append(r.c.Certificates, cert)
 	r.c.CertInfo = append(r.c.CertInfo, info)
 	return nil
+}
+
+func (r *reader) seenCert(h uint64, der []byte) (int, bool) {
+	for _, i := range r.certSeen[h] {
+		if bytes.Equal(r.c.Certificates[i].Raw, der) {
+			return i, true
+		}
+	}
+	return 0, false
 }
 
 // addKey records a parsed private key. Keys that cannot sign (X25519) are
@@ -495,7 +511,7 @@ func (r *reader) addKey(key crypto.PrivateKey, info KeyInfo) error {
 	if err != nil {
 		return fmt.Errorf("%w: %s: %v", ErrUnsupported, info.Source, err)
 	}
-	if i, ok := r.c.keySeen[string(spki)]; ok {
+	if i, ok := r.keySeen[string(spki)]; ok {
 		prev := &r.c.KeyInfo[i]
 		r.note("%s: the same key as %s, skipped", info.Source, prev.Source)
 		if prev.FriendlyName == "" {
@@ -506,7 +522,7 @@ func (r *reader) addKey(key crypto.PrivateKey, info KeyInfo) error {
 		}
 		return nil
 	}
-	r.c.keySeen[string(spki)] = len(r.c.Keys)
+	r.keySeen[string(spki)] = len(r.c.Keys)
 	r.c.Keys = append(r.c.Keys, signer)
 	r.c.KeyInfo = append(r.c.KeyInfo, info)
 	return nil
