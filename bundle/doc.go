@@ -30,6 +30,19 @@
 // pair for Envoy, Caddy, Traefik and Go. Bundle.TLSCertificate and NewSNI
 // serve bundles from a Go program directly.
 //
+// # Renewal
+//
+// CheckExpiry and ExpiryOf judge certificates by days before expiry or by a
+// fraction of their lifetime (ACMEFraction, as ACME clients renew). Renew
+// makes the renewal request from the issued certificate, with a new key of
+// the same type or the old key, and keeps the key pending first.
+// Bundle.Replace and Completed.ReplaceAndFinish serve the renewed
+// certificate in place of the old one: the old files are copied to
+// archive/<time>/, with a journal for rollback or roll-forward after a
+// crash and a lock per folder. When the CA switched to another issuing
+// intermediate (KB 954755) the change is reported, and a new leaf is always
+// written with its own chain, never beside the old one.
+//
 // The package does not talk to CAs (submitting the CSR is the CA's
 // interface: a web form, ACME, step-ca's API), does not reload servers, and
 // does not check revocation.
@@ -54,4 +67,5 @@
 // Roots found in a CA's response are never trusted because they came with
 // it: the chain is built to CompleteOptions.Roots or the system's roots.
 // Errors name files, subjects and public-key fingerprints, never secrets.
+// Replaced keys are archived in a 0700 folder, never deleted.
 package bundle

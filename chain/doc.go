@@ -78,6 +78,18 @@
 // STARTTLS for SMTP, IMAP and POP3), records the chain as sent, and
 // diagnoses it.
 //
+// # Distributing a private root
+//
+// Clients trust a private CA only once its root is installed on them
+// (Microsoft Q216339). ExportRoot writes a root as PEM, as a DER .cer for
+// Windows and as a PKCS#12 trust store for Java. TrustStore installs into,
+// checks and removes from a trust store: SystemStore (Debian's
+// update-ca-certificates or Red Hat's update-ca-trust), NSSStore (certutil
+// on an NSS database, as Chrome and Firefox use on Linux) and JavaStore
+// (keytool). InstallAll and RemoveAll act on several stores and report each
+// one's outcome; one store failing does not stop the others. The Windows and
+// macOS commands are documented on TrustStore.
+//
 // # Security
 //
 // Neither Build, Diagnose nor CheckServer checks revocation (CRL, OCSP,

@@ -26,6 +26,12 @@
 // file locking, optional passphrase encryption), KeyID the SHA-256 of the
 // public key that names an entry. Put the key before the request leaves the
 // process; Complete the entry only after the certificate is safely written.
+// SQLStore (OpenSQL) keeps pending keys in PostgreSQL for fleets of machines
+// that cannot share a folder, sealed with a caller-supplied key-encryption
+// key; it speaks database/sql only, so the caller picks the driver. Package
+// csr/storetest holds the contract tests every Store implementation passes.
+// Entries may hold a reference to a key kept in hardware (Pending.KeyURI)
+// instead of the key; a KeyResolver turns it back into a crypto.Signer.
 //
 // FromCertificate starts a renewal from an issued certificate. Parse reads
 // an existing request (PEM, the old "NEW CERTIFICATE REQUEST" label, DER or
