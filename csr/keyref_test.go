@@ -241,3 +241,26 @@ func ExampleResolveKey() {
 	// true true
 	// true
 }
+
+// FuzzRedactKeyURI: no panic; the result keeps no pin-value attribute and
+// redacting it again changes nothing.
+func FuzzRedactKeyURI(f *testing.F) {
+	for _, s := range []string{
+		"pkcs11:token=web;object=www?module-path=/m.so&pin-value=SECRET",
+		"pkcs11:token=web;pin-value=SECRET;object=www",
+		"pkcs11:pin-value=1234;token=web",
+		"pkcs11:token=web?pin%2Dvalue=1234&pin-value=12&34",
+		"pkcs11:token=web?pin-source=/etc/pin.txt",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		out := csr.RedactKeyURI(s)
+		if again := csr.RedactKeyURI(out); again != out {
+			t.Fatalf("not idempotent: %q -> %q -> %q", s, out, again)
+		}
+		if strings.Contains(s, "pin-value=SECRET") && strings.Contains(out, "SECRET") && !strings.Contains(strings.ReplaceAll(s, "pin-value=SECRET", ""), "SECRET") {
+			t.Fatalf("%q kept the PIN: %q", s, out)
+		}
+	})
+}
