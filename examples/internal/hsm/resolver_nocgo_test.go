@@ -7,7 +7,19 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/certwright/certwright/internal/testtool"
 )
+
+// TestSoftHSMNeedsCgo: without cgo the SoftHSM2 tests are not even
+// compiled; under CI that must fail rather than pass silently (the Go
+// toolchain turns cgo off by itself when no C compiler is installed).
+func TestSoftHSMNeedsCgo(t *testing.T) {
+	if testtool.InCI() {
+		t.Fatal("built without cgo (or with the nopkcs11 tag): the SoftHSM2 tests did not run; CI needs a C compiler (Debian package gcc) and CGO_ENABLED unset or 1")
+	}
+	t.Skip("built without cgo: the SoftHSM2 tests are not compiled")
+}
 
 // TestNoCgo: a build that cannot load PKCS#11 modules says so, after
 // still checking its arguments.
