@@ -385,6 +385,9 @@ func (s *DirStore) encodeEntry(p *Pending) ([]entryFile, *entryMeta, error) {
 	if p.Key == nil && p.KeyURI == "" {
 		return nil, nil, errors.New("csr: a pending request needs its Key, or a KeyURI when the key is kept elsewhere")
 	}
+	if err := checkStorableKeyURI(p.KeyURI); err != nil {
+		return nil, nil, err
+	}
 	meta := &entryMeta{Format: entryFormat, Subject: p.Subject, SANs: p.SANs, KeyURI: p.KeyURI, Created: p.Created}
 	var keyID, csrID string
 	var err error

@@ -186,3 +186,17 @@ func unhex(c byte) (byte, bool) {
 	}
 	return 0, false
 }
+
+// ErrSecretInKeyURI is returned (wrapped) by the stores' Put when
+// Pending.KeyURI carries a PIN (a pin-value attribute). A store keeps the
+// reference for weeks, on disk or in a database: the PIN must come from the
+// KeyResolver at completion time instead.
+var ErrSecretInKeyURI = errors.New("csr: key URI carries a PIN")
+
+// checkStorableKeyURI refuses a key URI that would put a secret at rest.
+func checkStorableKeyURI(uri string) error {
+	if uri == "" || RedactKeyURI(uri) == uri {
+		return nil
+	}
+	return fmt.Errorf("%w (pin-value): a pending store must not keep it; store csr.RedactKeyURI(uri) and give the PIN to the KeyResolver when completing", ErrSecretInKeyURI)
+}

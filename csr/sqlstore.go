@@ -404,6 +404,9 @@ func (s *SQLStore) encodeRow(p *Pending) (*sqlRow, error) {
 	if p.Key == nil && p.KeyURI == "" {
 		return nil, errors.New("csr: a pending request needs its Key, or a KeyURI when the key is kept elsewhere")
 	}
+	if err := checkStorableKeyURI(p.KeyURI); err != nil {
+		return nil, err
+	}
 	var keyID, csrID string
 	var err error
 	if p.Key != nil {

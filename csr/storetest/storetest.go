@@ -472,6 +472,7 @@ func testRefusesInconsistent(t *testing.T, s csr.Store) {
 		{"ID of another key", &csr.Pending{Key: a.Key, CSR: a.CSR, ID: keyID(t, b.Key)}},
 		{"no key at all", &csr.Pending{CSR: a.CSR}},
 		{"key URI without CSR", &csr.Pending{KeyURI: "pkcs11:object=k"}},
+		{"key URI with a PIN", &csr.Pending{KeyURI: "pkcs11:token=prod;object=k?pin-value=1234", CSR: a.CSR}},
 		{"key that cannot be exported", &csr.Pending{Key: opaqueSigner{a.Key}, CSR: a.CSR}},
 		{"CSR not DER", &csr.Pending{Key: a.Key, CSR: []byte("-----BEGIN")}},
 		{"CSR with a bad signature", &csr.Pending{Key: a.Key, CSR: badSig}},
