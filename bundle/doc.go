@@ -30,6 +30,17 @@
 // pair for Envoy, Caddy, Traefik and Go. Bundle.TLSCertificate and NewSNI
 // serve bundles from a Go program directly.
 //
+// # Keys in hardware
+//
+// A pending entry may hold only a reference to a key that never leaves a
+// PKCS#11 token (csr.Pending.KeyURI). CompleteOptions.KeyResolver turns it
+// into a crypto.Signer, checked against the certificate. Such a key cannot
+// be written to a file: every layout with a key file, and Export, fail with
+// ErrKeyNotExportable before anything is written, and the request stays
+// pending. WriteCertificates writes cert.pem, chain.pem and fullchain.pem
+// alone, and TLSCertificate and NewSNI serve the bundle with the token
+// signing each handshake.
+//
 // # Renewal
 //
 // CheckExpiry and ExpiryOf judge certificates by days before expiry or by a
