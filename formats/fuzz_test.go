@@ -13,6 +13,7 @@ import (
 	"encoding/pem"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 
 	"github.com/certwright/certwright/internal/testpki"
@@ -154,3 +155,37 @@ func FuzzJKS(f *testing.F) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// FuzzDecodePEM checks that decodePEM's fast path returns exactly what
+// pem.Decode returns.
+func FuzzDecodePEM(f *testing.F) {
+	certsPEM, p7 := seedGenerated(f)
+	f.Add(certsPEM)
+	f.Add(bytes.ReplaceAll(certsPEM, []byte("\n"), []byte("\r\n")))
+	f.Add(bytes.ReplaceAll(certsPEM, []byte("\n"), []byte(" \t\n")))
+	f.Add(append([]byte("text before\n"), pemOf("PKCS7", p7)...))
+	f.Add([]byte("-----BEGIN X-----\n-----END X-----\n"))
+	f.Add([]byte("-----BEGIN X-----\nAAAA\n-----END Y-----\n-----END X-----"))
+	f.Add([]byte("-----BEGIN X-----\nA: b\n\nAAAA\n-----END X-----\n"))
+	for _, name := range []string{"pyca_chain_with_garbage.pem", "certigo_ec_params.key"} {
+		if b, err := os.ReadFile(filepath.Join("testdata", name)); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for rest1, rest2 := data, data; ; {
+			var b1, b2 *pem.Block
+			b1, rest1 = decodePEM(rest1)
+			b2, rest2 = pem.Decode(rest2)
+			if (b1 == nil) != (b2 == nil) || !bytes.Equal(rest1, rest2) {
+				t.Fatalf("decodePEM %v rest %q; pem.Decode %v rest %q", b1, rest1, b2, rest2)
+			}
+			if b1 == nil {
+				return
+			}
+			if b1.Type != b2.Type || !bytes.Equal(b1.Bytes, b2.Bytes) || !reflect.DeepEqual(b1.Headers, b2.Headers) {
+				t.Fatalf("decodePEM %+v; pem.Decode %+v", b1, b2)
+			}
+		}
+	})
+}

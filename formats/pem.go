@@ -29,7 +29,7 @@ func (r *reader) readPEM(data []byte) error {
 	n := 0
 	for {
 		var block *pem.Block
-		block, rest = pem.Decode(rest)
+		block, rest = decodePEM(rest)
 		if block == nil {
 			break
 		}
