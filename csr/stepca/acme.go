@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -77,7 +78,8 @@ var ErrNoHTTP01 = errors.New("stepca: the ACME server offers no http-01 challeng
 // DNS names and IP addresses), proves control of each with HTTP-01 through
 // solver, finalizes the order with this very request (so the key made and
 // kept by the csr package is the one certified), and downloads the
-// certificate. It returns the leaf and its chain: the intermediates in
+// certificate. The request's common name, if any, must be one of its SANs,
+// as ACME CAs require. It returns the leaf and its chain: the intermediates in
 // issuing order, the root excluded. The leaf is checked to carry the
 // request's public key.
 //
@@ -98,6 +100,9 @@ func ACMEIssue(ctx context.Context, client *acme.Client, csrDER []byte, ids []ac
 	req, err := x509.ParseCertificateRequest(csrDER)
 	if err != nil {
 		return nil, nil, fmt.Errorf("stepca: the certificate request is not DER: %w", err)
+	}
+	if cn := req.Subject.CommonName; cn != "" && !slices.ContainsFunc(RequestNames(req), func(n string) bool { return strings.EqualFold(n, cn) }) {
+		return nil, nil, fmt.Errorf("stepca: the request's common name %q is not among its SANs; ACME CAs refuse such a request at finalization (\"badCSR\"): add it as a SAN or leave the CN empty", cn)
 	}
 	if ids == nil {
 		ids = append(ids, acme.DomainIDs(req.DNSNames...)...)

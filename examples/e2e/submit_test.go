@@ -324,6 +324,13 @@ func TestSubmitACME(t *testing.T) {
 		t.Errorf("chain of %d", len(chain))
 	}
 
+	// A common name outside the SANs is refused before ordering (step-ca
+	// would only say "The CSR is unacceptable" at finalization).
+	_, der = submitRequest(t, csr.P256, &csr.Request{CN: "localhost", IPAddresses: []net.IP{net.ParseIP("127.0.0.1").To4()}})
+	if _, _, err = submit.ACMEIssue(ctx, client, der, nil, e.solver); err == nil || !strings.Contains(err.Error(), "common name \"localhost\" is not among its SANs") {
+		t.Fatalf("CN outside the SANs: %v", err)
+	}
+
 	// A name whose HTTP-01 answer is not served fails with step-ca's
 	// reason and the hint about port 80.
 	_, der = submitRequest(t, csr.P256, &csr.Request{CN: "localhost", DNSNames: []string{"localhost"}})
