@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/smallstep/pkcs7"
 	gopkcs12 "software.sslmate.com/src/go-pkcs12"
@@ -154,4 +155,41 @@ func BenchmarkPKCS12(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkRatio200 alternates Read and the bare x509.ParseCertificate of
+// the same 200 certificates in one loop, so that both see the same machine
+// load, and reports each one's time and their ratio (the target is 1.3).
+func BenchmarkRatio200(b *testing.B) {
+	certs := bench200(b)
+	var ders [][]byte
+	for _, c := range certs {
+		ders = append(ders, c.Raw)
+	}
+	p7, err := EncodePKCS7(certs)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, in := range []struct {
+		name string
+		data []byte
+	}{{"PEM", EncodeCertificatesPEM(certs...)}, {"PKCS7", p7}} {
+		b.Run(in.name, func(b *testing.B) {
+			var read, parse time.Duration
+			for b.Loop() {
+				t0 := time.Now()
+				if _, err := Read(in.data, nil); err != nil {
+					b.Fatal(err)
+				}
+				t1 := time.Now()
+				parseAll(b, ders)
+				t2 := time.Now()
+				read += t1.Sub(t0)
+				parse += t2.Sub(t1)
+			}
+			b.ReportMetric(float64(read.Nanoseconds())/float64(b.N), "read-ns/op")
+			b.ReportMetric(float64(parse.Nanoseconds())/float64(b.N), "parse-ns/op")
+			b.ReportMetric(float64(read)/float64(parse), "read/parse")
+		})
+	}
 }
