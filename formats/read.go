@@ -410,14 +410,14 @@ func (r *reader) readAny(data []byte) (string, error) {
 		// what the file is.
 		r.addFormat(FormatDER)
 		return r.readDER(data, FormatDER, "DER")
-	case bytes.Contains(data, []byte("-----BEGIN ")):
-		r.addFormat(FormatPEM)
-		return "PEM", r.readPEM(data)
 	case len(data) >= 4 && bytes.Equal(data[:4], jksMagic):
 		r.addFormat(FormatJKS)
 		return "JKS", r.readJKS(data)
 	case len(data) >= 4 && bytes.Equal(data[:4], jceksMagic):
 		return "JCEKS", fmt.Errorf("%w: JCEKS key stores cannot be read; convert with keytool -importkeystore -deststoretype PKCS12", ErrUnsupported)
+	case bytes.Contains(data, []byte("-----BEGIN ")):
+		r.addFormat(FormatPEM)
+		return "PEM", r.readPEM(data)
 	case data[0] == 0x30:
 		r.addFormat(FormatDER)
 		return r.readDER(data, FormatDER, "DER")
