@@ -7,6 +7,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"golang.org/x/crypto/cryptobyte"
@@ -34,7 +35,7 @@ func (r *reader) readPEM(data []byte) error {
 			break
 		}
 		n++
-		source := fmt.Sprintf("PEM block %d (%s)", n, block.Type)
+		source := fmt.Sprintf("PEM block %d (%s)", n, printable(block.Type))
 		err := r.readPEMBlock(block, source)
 		if err == nil {
 			continue
@@ -277,4 +278,16 @@ func decodeBareBase64(text []byte) ([]byte, bool) {
 		return nil, false
 	}
 	return out[:n], true
+}
+
+// printable returns s, or s quoted when it holds anything but printable
+// ASCII, so that labels from the input cannot put control sequences into
+// notes and errors.
+func printable(s string) string {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return strconv.Quote(s)
+		}
+	}
+	return s
 }

@@ -32,6 +32,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -253,8 +254,8 @@ func printText(w io.Writer, f fileJSON) {
 			ca += " [has private key]"
 		}
 		fmt.Fprintf(w, "  certificate %d%s (%s)\n", i+1, ca, c.Source)
-		fmt.Fprintf(w, "    subject:     %s\n", c.Subject)
-		fmt.Fprintf(w, "    issuer:      %s\n", c.Issuer)
+		fmt.Fprintf(w, "    subject:     %s\n", printable(c.Subject))
+		fmt.Fprintf(w, "    issuer:      %s\n", printable(c.Issuer))
 		fmt.Fprintf(w, "    serial:      %s\n", c.Serial)
 		fmt.Fprintf(w, "    valid:       %s .. %s\n", c.NotBefore, c.NotAfter)
 		if len(c.DNSNames) > 0 {
@@ -263,7 +264,7 @@ func printText(w io.Writer, f fileJSON) {
 		fmt.Fprintf(w, "    sha256:      %s\n", c.SHA256)
 		fmt.Fprintf(w, "    spki sha256: %s\n", c.SPKISHA256)
 		if c.FriendlyName != "" {
-			fmt.Fprintf(w, "    name:        %s\n", c.FriendlyName)
+			fmt.Fprintf(w, "    name:        %s\n", printable(c.FriendlyName))
 		}
 		if c.Trusted {
 			fmt.Fprintf(w, "    trusted:     yes\n")
@@ -276,7 +277,7 @@ func printText(w io.Writer, f fileJSON) {
 			fmt.Fprintf(w, "    was encrypted: %s\n", k.Encrypted)
 		}
 		if k.FriendlyName != "" {
-			fmt.Fprintf(w, "    name:        %s\n", k.FriendlyName)
+			fmt.Fprintf(w, "    name:        %s\n", printable(k.FriendlyName))
 		}
 		if k.Certificate != "" {
 			fmt.Fprintf(w, "    certificate: %s\n", k.Certificate)
@@ -295,4 +296,15 @@ func printText(w io.Writer, f fileJSON) {
 	for _, n := range f.Notes {
 		fmt.Fprintf(w, "  note: %s\n", n)
 	}
+}
+
+// printable returns s, or s quoted when it holds control characters, so
+// that names from a file cannot drive the terminal.
+func printable(s string) string {
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f || r >= 0x80 && r < 0xa0 {
+			return strconv.Quote(s)
+		}
+	}
+	return s
 }
