@@ -14,7 +14,9 @@
 // (GET /root/{sha256}, to bootstrap trust from a fingerprint as `step ca
 // bootstrap` does). NewToken makes the JWK provisioner's one-time token
 // from the provisioner's private key, as `step ca token` does, bound to the
-// request when Token.CSR is set. The client is written on the standard
+// request when Token.CSR is set; DecryptJWK opens the provisioner key as
+// step keeps it (the JWE of ca.json's "encryptedKey", PBES2-HS256+A128KW
+// and A256GCM) with its password. The client is written on the standard
 // library: linking step-ca's own client would pull in hundreds of modules.
 //
 //	tok, err := stepca.NewToken(&stepca.Token{Provisioner: "admin@example.com",
@@ -22,9 +24,8 @@
 //	c := &stepca.Client{URL: "https://ca.internal:9000", RootCAs: roots}
 //	leaf, chain, err := c.Sign(ctx, der, tok)
 //
-// The package does not decrypt step's encrypted provisioner key files
-// (JWE), does not speak the SSH, revoke or admin endpoints, and does not
-// make X5C, OIDC or cloud-identity tokens.
+// The package does not speak the SSH, revoke or admin endpoints, and does
+// not make X5C, OIDC or cloud-identity tokens.
 //
 // # ACME
 //
@@ -47,6 +48,9 @@
 // The provisioner's private key can mint tokens for any name the
 // provisioner allows: keep it as secret as a CA key. Errors never contain
 // tokens or keys.
+//
+// DecryptJWK refuses more than MaxPBKDF2Iterations key-derivation rounds
+// and returns ErrIncorrectPassword without saying more about the key.
 //
 // Every answer is bounded (Client.MaxResponse, at most 16 certificates,
 // 100 ACME authorizations); the returned leaf is checked to carry the

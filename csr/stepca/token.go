@@ -82,9 +82,9 @@ var ErrUnsupportedKey = errors.New("stepca: unsupported provisioner key type")
 // when t.CSR is set, the request fingerprint (cnf). A token is single-use:
 // step-ca records its jti and refuses it the second time.
 //
-// NewToken does not contact the CA, does not read step's encrypted
-// provisioner key files (decrypt the key first), and does not check that
-// the provisioner exists.
+// NewToken does not contact the CA, does not read key files (DecryptJWK
+// opens step's encrypted ones), and does not check that the provisioner
+// exists.
 func NewToken(t *Token) (string, error) {
 	if t == nil || t.Provisioner == "" {
 		return "", errors.New("stepca: the token needs the provisioner's name (Token.Provisioner)")

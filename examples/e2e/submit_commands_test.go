@@ -18,8 +18,8 @@ import (
 
 // TestSubmitCommand runs the whole life with the command-line tools against
 // step-ca on loopback: newcsr keeps the key pending, submit gets the
-// certificate (token minted from the provisioner key, root pinned from its
-// file), complete pairs it with the key and writes nginx's files, submit
+// certificate (token minted from step's encrypted provisioner key, root
+// pinned from its file), complete pairs it with the key and writes nginx's files, submit
 // -renew renews those over mutual TLS with the root bootstrapped from its
 // fingerprint; a reused token and an existing output fail with exit 1; the
 // ACME mode orders from step-ca's ACME provisioner, answering HTTP-01
@@ -57,8 +57,19 @@ func TestSubmitCommand(t *testing.T) {
 
 	mustRun(newcsr, "-cn", "app.example.com", "-o", "Example Ltd", "-l", "Leeds", "-st", "West Yorkshire", "-c", "GB",
 		"-san", "api.example.com", "-key", "p256", "-store", store, "-out", path("app.csr"))
+	// The provisioner key as step keeps it (an encrypted JWK); without its
+	// password that is bad usage.
+	code, _, stderr := runCommand(submitBin, "-ca", srv.URL, "-root", srv.RootFile, "-csr", path("app.csr"),
+		"-provisioner", prov.Name, "-provisioner-key", prov.EncryptedKeyFile, "-out", path("app.pem"))
+	if code != 2 || !strings.Contains(stderr, "-password-file") {
+		t.Fatalf("encrypted key without password: exit %d\n%s", code, stderr)
+	}
+	if err := os.WriteFile(path("prov.pw"), []byte(stepca.ProvisionerPassword+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	out := mustRun(submitBin, "-ca", srv.URL, "-root", srv.RootFile, "-csr", path("app.csr"),
-		"-provisioner", prov.Name, "-provisioner-key", prov.KeyFile, "-out", path("app.pem"), "-chain-out", path("chain.pem"))
+		"-provisioner", prov.Name, "-provisioner-key", prov.EncryptedKeyFile, "-password-file", path("prov.pw"),
+		"-out", path("app.pem"), "-chain-out", path("chain.pem"))
 	if out != path("app.pem")+"\n"+path("chain.pem")+"\n" {
 		t.Fatalf("submit stdout %q", out)
 	}

@@ -15,6 +15,7 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -103,7 +104,8 @@ var fullRequest = &csr.Request{CN: "app.example.com", O: "Example Ltd", OU: "Web
 	DNSNames: []string{"app.example.com", "api.example.com"}, IPAddresses: []net.IP{net.ParseIP("192.0.2.7").To4()}}
 
 // TestSubmitSign signs a request with a token minted by NewToken for each
-// provisioner key type (the key ID left to NewToken's RFC 7638 thumbprint,
+// provisioner key type, the key decrypted by DecryptJWK from the JWE step's
+// code wrote (the key ID left to NewToken's RFC 7638 thumbprint,
 // which must equal go-jose's for step-ca to find the provisioner), over
 // HTTPS to a real step-ca.
 func TestSubmitSign(t *testing.T) {
@@ -111,8 +113,20 @@ func TestSubmitSign(t *testing.T) {
 	c := e.client()
 	for _, p := range e.srv.Provisioners {
 		t.Run(fmt.Sprintf("%s/%T", p.Name, p.Key), func(t *testing.T) {
+			// The key as step keeps it: encrypted by step's own code.
+			enc, err := os.ReadFile(p.EncryptedKeyFile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			provKey, kid, err := submit.DecryptJWK(enc, []byte(stepca.ProvisionerPassword))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if kid != p.KeyID || !provKey.(interface{ Equal(crypto.PrivateKey) bool }).Equal(p.Key) {
+				t.Fatalf("decrypted kid %q, want %q, or another key", kid, p.KeyID)
+			}
 			key, der := submitRequest(t, csr.P256, fullRequest)
-			tok, err := submit.NewToken(&submit.Token{Provisioner: p.Name, Key: p.Key, CA: e.srv.URL, CSR: der})
+			tok, err := submit.NewToken(&submit.Token{Provisioner: p.Name, Key: provKey, CA: e.srv.URL, CSR: der})
 			if err != nil {
 				t.Fatal(err)
 			}

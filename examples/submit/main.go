@@ -19,8 +19,11 @@
 //
 // The token comes from -token, -token-file (safer: command lines are
 // visible to other users), or is minted here from -provisioner and
-// -provisioner-key (a PEM or DER private key; -password-file when it is
-// encrypted), bound to the request so that it cannot serve another one.
+// -provisioner-key, bound to the request so that it cannot serve another
+// one. The key file is step's encrypted JWK (the provisioner's
+// "encryptedKey" from ca.json saved to a file, or the key file of `step
+// crypto jwk create`; its kid is used) or a PEM or DER private key;
+// -password-file opens an encrypted one.
 //
 // -out receives the leaf then its chain in PEM (0644, written atomically,
 // never over an existing file unless -overwrite); -chain-out, when given,
@@ -103,8 +106,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.token, "token", "", "one-time `token` from `step ca token` (prefer -token-file)")
 	fs.StringVar(&o.tokenFile, "token-file", "", "`file` holding the one-time token")
 	fs.StringVar(&o.provisioner, "provisioner", "", "JWK provisioner `name`, to mint the token here")
-	fs.StringVar(&o.provisionerKey, "provisioner-key", "", "the provisioner's private key `file` (PEM or DER)")
-	fs.StringVar(&o.kid, "kid", "", "the provisioner key's `ID` (default: its RFC 7638 thumbprint, step's default)")
+	fs.StringVar(&o.provisionerKey, "provisioner-key", "", "the provisioner's private key `file`: step's encrypted JWK, PEM or DER")
+	fs.StringVar(&o.kid, "kid", "", "the provisioner key's `ID` (default: the JWK's kid, else the key's RFC 7638 thumbprint)")
 	fs.StringVar(&o.pwFile, "password-file", "", "`file` whose first line is the password of -provisioner-key or -key")
 	fs.StringVar(&o.out, "out", "", "output `file`: the certificate then its chain, PEM")
 	fs.StringVar(&o.chainOut, "chain-out", "", "also write the intermediates alone to this `file`")
@@ -241,11 +244,14 @@ func submit(ctx context.Context, o *options, stderr io.Writer) (*x509.Certificat
 			return nil, nil, fmt.Errorf("%s: empty token file", o.tokenFile)
 		}
 	case o.provisioner != "":
-		key, err := readKey(o.provisionerKey, o.pwFile)
+		key, kid, err := readProvisionerKey(o.provisionerKey, o.pwFile)
 		if err != nil {
 			return nil, nil, err
 		}
-		token, err = stepca.NewToken(&stepca.Token{Provisioner: o.provisioner, KeyID: o.kid, Key: key, CA: o.ca, CSR: req.Raw})
+		if o.kid != "" {
+			kid = o.kid
+		}
+		token, err = stepca.NewToken(&stepca.Token{Provisioner: o.provisioner, KeyID: kid, Key: key, CA: o.ca, CSR: req.Raw})
 		if err != nil {
 			return nil, nil, err
 		}
@@ -356,16 +362,52 @@ func readCSR(name string) (*x509.CertificateRequest, error) {
 	return req, nil
 }
 
+// readPassword returns the first line of a password file.
+func readPassword(name string) (string, error) {
+	data, err := os.ReadFile(name)
+	if err != nil {
+		return "", err
+	}
+	pw, _, _ := strings.Cut(string(data), "\n")
+	return strings.TrimSuffix(pw, "\r"), nil
+}
+
+// readProvisionerKey reads step's encrypted JWK (the provisioner's
+// "encryptedKey" of ca.json saved to a file, or `step crypto jwk create`'s
+// key file) or any private key file formats reads. It returns the JWK's
+// key ID, if any.
+func readProvisionerKey(name, pwFile string) (crypto.Signer, string, error) {
+	data, err := os.ReadFile(name)
+	if err != nil {
+		return nil, "", err
+	}
+	if !stepca.IsEncryptedJWK(data) {
+		key, err := readKey(name, pwFile)
+		return key, "", err
+	}
+	if pwFile == "" {
+		return nil, "", usageError{name + " is step's encrypted key (JWE): give its password with -password-file"}
+	}
+	pw, err := readPassword(pwFile)
+	if err != nil {
+		return nil, "", err
+	}
+	key, kid, err := stepca.DecryptJWK(data, []byte(pw))
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w", name, err)
+	}
+	return key, kid, nil
+}
+
 // readKey reads exactly one private key.
 func readKey(name, pwFile string) (crypto.Signer, error) {
 	opts := &formats.ReadOptions{}
 	if pwFile != "" {
-		data, err := os.ReadFile(pwFile)
+		pw, err := readPassword(pwFile)
 		if err != nil {
 			return nil, err
 		}
-		opts.Password, _, _ = strings.Cut(string(data), "\n")
-		opts.Password = strings.TrimSuffix(opts.Password, "\r")
+		opts.Password = pw
 	}
 	c, err := formats.ReadFile(name, opts)
 	if err != nil {

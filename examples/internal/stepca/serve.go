@@ -68,7 +68,14 @@ type Provisioner struct {
 	Key crypto.Signer
 	// KeyFile is a PKCS#8 PEM copy of Key (0600).
 	KeyFile string
+	// EncryptedKeyFile holds Key as step keeps it: a JWE (compact form, the
+	// provisioner's "encryptedKey" in ca.json) made by step's own code,
+	// opened with ProvisionerPassword.
+	EncryptedKeyFile string
 }
+
+// ProvisionerPassword encrypts every Provisioner.EncryptedKeyFile.
+const ProvisionerPassword = "certwright-provisioner-password"
 
 // ServeOptions tunes Serve. The zero value serves one ES256 JWK
 // provisioner, no ACME, and step-ca's default validity (24h).
@@ -170,7 +177,20 @@ func Serve(dir string, opts *ServeOptions) (*Server, error) {
 		if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
 			return nil, fmt.Errorf("stepca: %w", err)
 		}
-		s.Provisioners = append(s.Provisioners, Provisioner{Name: name, KeyID: jwk.KeyID, Key: key, KeyFile: keyFile})
+		priv := &jose.JSONWebKey{Key: key, KeyID: jwk.KeyID, Algorithm: alg, Use: "sig"}
+		jwe, err := jose.EncryptJWK(priv, []byte(ProvisionerPassword))
+		if err != nil {
+			return nil, fmt.Errorf("stepca: encrypting the provisioner key: %w", err)
+		}
+		compact, err := jwe.CompactSerialize()
+		if err != nil {
+			return nil, err
+		}
+		encFile := filepath.Join(dir, "provisioner-"+strconv.Itoa(i+1)+".jwe")
+		if err := os.WriteFile(encFile, []byte(compact+"\n"), 0o600); err != nil {
+			return nil, fmt.Errorf("stepca: %w", err)
+		}
+		s.Provisioners = append(s.Provisioners, Provisioner{Name: name, KeyID: jwk.KeyID, Key: key, KeyFile: keyFile, EncryptedKeyFile: encFile})
 		provs = append(provs, &provisioner.JWK{
 			Type: "JWK", Name: name, Key: jwk, Claims: claims,
 			Options: &provisioner.Options{X509: &provisioner.X509Options{Template: Template}},
