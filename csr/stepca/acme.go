@@ -192,10 +192,10 @@ func authorize(ctx context.Context, client *acme.Client, authzURL string, solver
 }
 
 // pollInterval is the pause between two looks at an authorization.
-const pollInterval = 250 * time.Millisecond
+const pollInterval = time.Second
 
 // maxPolls bounds the looks at one authorization (about five minutes).
-const maxPolls = 1200
+const maxPolls = 300
 
 // waitAuthorization waits until the authorization is valid. It stops at
 // the first failed validation attempt the server reports on the challenge,
