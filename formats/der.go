@@ -185,6 +185,7 @@ func (r *reader) readSignedDER(der []byte, format, source string) error {
 		return r.addCert(cert, CertInfo{Source: source, Format: format})
 	}
 	if looksLikeCertificate(der) {
+		r.addUnparsed(UnparsedCert{Source: source, Format: format, Raw: der, Err: certErr}, true)
 		return certErr
 	}
 	req, csrErr := x509.ParseCertificateRequest(der)
@@ -215,6 +216,7 @@ func (r *reader) readCertDER(der []byte, format, source string) error {
 			r.note("%s holds a certificate request, not a certificate", source)
 			return r.addCSR(req, source)
 		}
+		r.addUnparsed(UnparsedCert{Source: source, Format: format, Raw: der, Err: err}, true)
 		return err
 	}
 	return r.addCert(cert, CertInfo{Source: source, Format: format})

@@ -38,7 +38,10 @@
 //
 // Malformed or unknown PEM blocks and unreadable elements are skipped
 // with a note when something else was read; a wrong or missing password is
-// always an error (ErrIncorrectPassword). Errors are *ReadError values
+// always an error (ErrIncorrectPassword). Certificates that crypto/x509
+// rejects (a negative serial number, say, as in NIST PKITS) are listed in
+// Contents.Unparsed with where they were and the parse error, and noted;
+// they never vanish silently. Errors are *ReadError values
 // naming the file, what the input looked like and the cause; every failed
 // attempt is kept.
 //

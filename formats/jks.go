@@ -193,7 +193,11 @@ func (r *reader) readJKSCert(c keystore.Certificate, source, alias string, trust
 	}
 	cert, err := parseCertificate(c.Content)
 	if err != nil {
-		r.note("%s skipped: %v", source, err)
+		u := UnparsedCert{Source: source, Format: FormatJKS, Raw: c.Content, Err: err}
+		if named {
+			u.FriendlyName = alias
+		}
+		r.addUnparsed(u, false)
 		return nil
 	}
 	info := CertInfo{Source: source, Format: FormatJKS, Trusted: trusted}

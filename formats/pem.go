@@ -137,6 +137,7 @@ func (r *reader) readTrustedCert(der []byte, source string) error {
 	}
 	cert, err := parseCertificate(certDER)
 	if err != nil {
+		r.addUnparsed(UnparsedCert{Source: source, Format: FormatPEM, Raw: certDER, Err: err}, true)
 		return err
 	}
 	info := CertInfo{Source: source, Format: FormatPEM}

@@ -66,7 +66,8 @@ func (r *reader) readPKCS12(data []byte, format, source string) error {
 			break
 		}
 	}
-	for _, n := range p.Notes {
+	unparsedAt, p12Notes := pkcs12Unparsed(p)
+	for _, n := range p12Notes {
 		r.note("%s: %s", source, n)
 	}
 	for i, k := range p.Keys {
@@ -93,6 +94,16 @@ func (r *reader) readPKCS12(data []byte, format, source string) error {
 		if err != nil {
 			return err
 		}
+	}
+	for i, u := range p.Unparsed {
+		r.addUnparsed(UnparsedCert{
+			Source:       source + " " + unparsedAt[i],
+			Format:       FormatPKCS12,
+			FriendlyName: u.FriendlyName,
+			LocalKeyID:   u.LocalKeyID,
+			Raw:          u.Raw,
+			Err:          u.Err,
+		}, false)
 	}
 	return nil
 }

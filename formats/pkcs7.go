@@ -149,7 +149,7 @@ func (r *reader) readPKCS7(data []byte, format, source string) error {
 		src := fmt.Sprintf("%s certificate %d", source, i+1)
 		cert, err := parseCertificate(certDER)
 		if err != nil {
-			r.note("%s skipped: %v", src, err)
+			r.addUnparsed(UnparsedCert{Source: src, Format: FormatPKCS7, Raw: certDER, Err: err}, false)
 			continue
 		}
 		if err := r.addCert(cert, CertInfo{Source: src, Format: FormatPKCS7}); err != nil {

@@ -157,6 +157,12 @@ type Contents struct {
 	// Pairs lists each private key with the certificates that carry its
 	// public key, matched by public key (never by position).
 	Pairs []Pair
+	// Unparsed lists the certificates found in the input that
+	// x509.ParseCertificate rejects, with where each was and why. They
+	// are not in Certificates (nor in Pairs); Notes mention each one.
+	// Read still fails with the parse error when such a certificate is
+	// all the input holds.
+	Unparsed []UnparsedCert
 }
 
 // CertInfo is where a certificate came from and what its container said
