@@ -1,0 +1,39 @@
+package cli
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+)
+
+// Exit statuses of the example programs.
+const (
+	ExitOK      = 0 // the work was done (or -h was asked for, where the program says so)
+	ExitFailure = 1 // a check, a file, the network or a store failed; the reason is on stderr
+	ExitUsage   = 2 // bad usage: unknown flag, missing or conflicting flags
+)
+
+// FlagStatus is the exit status for an error returned by
+// flag.FlagSet.Parse: ExitOK for -h and -help (flag.ErrHelp, the usage was
+// printed as asked), ExitUsage otherwise. Programs that exit 2 on -h do not
+// use it.
+func FlagStatus(err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return ExitOK
+	}
+	return ExitUsage
+}
+
+// Failer returns a function that prints "prog: " and the formatted message
+// as one line on w, then returns ExitFailure, for
+//
+//	fail := cli.Failer(stderr, "newcsr")
+//	...
+//	return fail("writing the CSR: %v", err)
+func Failer(w io.Writer, prog string) func(format string, a ...any) int {
+	return func(format string, a ...any) int {
+		fmt.Fprintf(w, prog+": "+format+"\n", a...)
+		return ExitFailure
+	}
+}
