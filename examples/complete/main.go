@@ -44,7 +44,7 @@ import (
 
 	"github.com/certwright/certwright/bundle"
 	"github.com/certwright/certwright/csr"
-	"github.com/certwright/certwright/formats"
+	"github.com/certwright/certwright/examples/internal/cli"
 )
 
 func main() {
@@ -56,7 +56,7 @@ func main() {
 const defaultOutPassword = "changeit"
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	ins, rest, err := splitMulti(args, "in")
+	ins, rest, err := cli.SplitMulti(args, "in")
 	fs := flag.NewFlagSet("complete", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	storeDir := fs.String("store", "", "pending-request store `folder` (where the CSR's key was kept; default: newcsr's default store)")
@@ -78,41 +78,41 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintln(stderr, "complete:", err)
 		fs.Usage()
-		return 2
+		return cli.ExitUsage
 	}
 	if err := fs.Parse(rest); err != nil {
-		return 2
+		return cli.ExitUsage
 	}
 	ins = append(ins, fs.Args()...)
 	if len(ins) == 0 || *serverName == "" || *outDir == "" {
 		fmt.Fprintln(stderr, "complete: -in, -server and -out are required")
 		fs.Usage()
-		return 2
+		return cli.ExitUsage
 	}
 	server, err := bundle.ParseServer(*serverName)
 	if err != nil {
 		fmt.Fprintln(stderr, "complete:", err)
-		return 2
+		return cli.ExitUsage
 	}
 
 	store, err := openStore(storeDir, *passFile)
 	if err != nil {
 		fmt.Fprintln(stderr, "complete:", err)
-		return 1
+		return cli.ExitFailure
 	}
 	opts := &bundle.CompleteOptions{Password: *password}
 	if *rootsFile != "" {
-		roots, err := readRoots(*rootsFile, *password)
+		roots, err := cli.ReadRoots(*rootsFile, *password)
 		if err != nil {
 			fmt.Fprintln(stderr, "complete:", err)
-			return 1
+			return cli.ExitFailure
 		}
 		opts.Roots = roots
 	}
 	done, err := bundle.CompleteFiles(ctx, store, ins, opts)
 	if err != nil {
 		fmt.Fprintln(stderr, "complete:", err)
-		return 1
+		return cli.ExitFailure
 	}
 
 	wo := &bundle.WriteOptions{
@@ -126,7 +126,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "complete: warning: no -out-password; the %s output is protected with the default password %q\n", server, defaultOutPassword)
 		}
 	}
-	status := 0
+	status := cli.ExitOK
 	for _, c := range done {
 		dir := *outDir
 		if len(done) > 1 {
@@ -144,7 +144,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			if !errors.Is(err, bundle.ErrNotWritten) {
 				fmt.Fprintf(stderr, "complete: the request sha256:%s stays pending in %s\n", c.Pending.ID, *storeDir)
 			}
-			status = 1
+			status = cli.ExitFailure
 			continue
 		}
 		fmt.Fprintf(stderr, "complete: %s: chain %s; pending request sha256:%s archived\n",
@@ -158,60 +158,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // error rather than a new empty store, which could only report that no key
 // matches.
 func openStore(dir *string, passFile string) (*csr.DirStore, error) {
-	if *dir == "" {
-		cfg, err := os.UserConfigDir()
-		if err != nil {
-			return nil, fmt.Errorf("no default pending store (%v); name it with -store DIR", err)
-		}
-		*dir = filepath.Join(cfg, "certwright", "pending")
+	d, err := cli.StoreDir(*dir)
+	if err != nil {
+		return nil, err
 	}
-	if _, err := os.Stat(*dir); err != nil {
-		return nil, fmt.Errorf("the pending store %s cannot be opened: %w (give the -store folder the CSR was made with)", *dir, err)
-	}
-	var o csr.DirOptions
-	if passFile != "" {
-		data, err := os.ReadFile(passFile)
-		if err != nil {
-			return nil, fmt.Errorf("reading the passphrase: %w", err)
-		}
-		line, _, _ := strings.Cut(string(data), "\n")
-		line = strings.TrimSuffix(line, "\r")
-		if line == "" {
-			return nil, fmt.Errorf("the passphrase file %s is empty (its first line is the passphrase)", passFile)
-		}
-		o.Passphrase = []byte(line)
-	}
-	return csr.OpenDir(*dir, &o)
-}
-
-// splitMulti takes "-NAME a b c" (values up to the next flag), "-NAME=a"
-// and repeated occurrences out of args, so that "-in leaf.cer chain.p7b"
-// works as the usage line shows.
-func splitMulti(args []string, name string) (values, rest []string, err error) {
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		if a == "--" {
-			rest = append(rest, args[i:]...)
-			break
-		}
-		switch {
-		case a == "-"+name || a == "--"+name:
-			n := 0
-			for i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {
-				i++
-				values = append(values, args[i])
-				n++
-			}
-			if n == 0 {
-				return nil, nil, fmt.Errorf("flag -%s needs at least one file", name)
-			}
-		case strings.HasPrefix(a, "-"+name+"=") || strings.HasPrefix(a, "--"+name+"="):
-			values = append(values, a[strings.Index(a, "=")+1:])
-		default:
-			rest = append(rest, a)
-		}
-	}
-	return values, rest, nil
+	*dir = d
+	return cli.OpenStore(d, cli.StoreOptions{PassphraseFile: passFile, MustExist: true})
 }
 
 func serverList() string {
@@ -228,24 +180,6 @@ func passwordServer(s bundle.Server) bool {
 		return true
 	}
 	return false
-}
-
-// readRoots returns the self-signed certificates of file, the trusted roots.
-func readRoots(file, password string) ([]*x509.Certificate, error) {
-	c, err := formats.ReadFile(file, &formats.ReadOptions{Password: password})
-	if err != nil {
-		return nil, fmt.Errorf("reading -roots: %w", err)
-	}
-	var roots []*x509.Certificate
-	for _, cert := range c.Certificates {
-		if string(cert.RawIssuer) == string(cert.RawSubject) && cert.CheckSignatureFrom(cert) == nil {
-			roots = append(roots, cert)
-		}
-	}
-	if len(roots) == 0 {
-		return nil, fmt.Errorf("-roots %s holds %d certificate(s) but no self-signed root", file, len(c.Certificates))
-	}
-	return roots, nil
 }
 
 func subfolder(leaf *x509.Certificate) string {
