@@ -31,7 +31,6 @@ package main
 import (
 	"context"
 	"crypto"
-	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -41,6 +40,7 @@ import (
 
 	"github.com/certwright/certwright/bundle"
 	"github.com/certwright/certwright/csr"
+	"github.com/certwright/certwright/examples/internal/cli"
 	"github.com/certwright/certwright/formats"
 )
 
@@ -51,7 +51,7 @@ func main() {
 const defaultOutPassword = "changeit"
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	ins, rest, err := splitMulti(args, "in")
+	ins, rest, err := cli.SplitMulti(args, "in")
 	fs := flag.NewFlagSet("export", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	storeDir := fs.String("store", "", "pending-request store `folder` to take the key from (pending or archived)")
@@ -71,24 +71,24 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintln(stderr, "export:", err)
 		fs.Usage()
-		return 2
+		return cli.ExitUsage
 	}
 	if err := fs.Parse(rest); err != nil {
-		return 2
+		return cli.ExitUsage
 	}
 	ins = append(ins, fs.Args()...)
 	if len(ins) == 0 || *out == "" {
 		fmt.Fprintln(stderr, "export: -in and -out are required")
 		fs.Usage()
-		return 2
+		return cli.ExitUsage
 	}
 
 	opts := &bundle.CompleteOptions{Password: *password}
 	if *rootsFile != "" {
-		roots, err := readRoots(*rootsFile, *password)
+		roots, err := cli.ReadRoots(*rootsFile, *password)
 		if err != nil {
 			fmt.Fprintln(stderr, "export:", err)
-			return 1
+			return cli.ExitFailure
 		}
 		opts.Roots = roots
 	}
@@ -96,14 +96,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		keys, err := storeKeys(ctx, *storeDir, *passFile, ins, *password)
 		if err != nil {
 			fmt.Fprintln(stderr, "export:", err)
-			return 1
+			return cli.ExitFailure
 		}
 		opts.Keys = keys
 	}
 	bundles, err := bundle.PairFiles(ctx, ins, opts)
 	if err != nil {
 		fmt.Fprintln(stderr, "export:", err)
-		return 1
+		return cli.ExitFailure
 	}
 	if len(bundles) > 1 {
 		var names []string
@@ -111,7 +111,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			names = append(names, fmt.Sprintf("%q", b.Leaf.Subject.String()))
 		}
 		fmt.Fprintf(stderr, "export: the input holds %d certificates with their keys (%s); a .pfx for moving a site holds one: give the files of one certificate\n", len(bundles), strings.Join(names, ", "))
-		return 1
+		return cli.ExitFailure
 	}
 	b := bundles[0]
 	pw := *outPassword
@@ -128,7 +128,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	})
 	if err != nil {
 		fmt.Fprintln(stderr, "export:", err)
-		return 1
+		return cli.ExitFailure
 	}
 	fmt.Fprintln(stdout, *out)
 	var chain []string
@@ -146,20 +146,7 @@ func storeKeys(ctx context.Context, dir, passFile string, files []string, passwo
 	if _, err := os.Stat(dir); err != nil {
 		return nil, fmt.Errorf("the store %s cannot be opened: %w", dir, err)
 	}
-	var o csr.DirOptions
-	if passFile != "" {
-		data, err := os.ReadFile(passFile)
-		if err != nil {
-			return nil, fmt.Errorf("reading the passphrase: %w", err)
-		}
-		line, _, _ := strings.Cut(string(data), "\n")
-		line = strings.TrimSuffix(line, "\r")
-		if line == "" {
-			return nil, fmt.Errorf("the passphrase file %s is empty (its first line is the passphrase)", passFile)
-		}
-		o.Passphrase = []byte(line)
-	}
-	st, err := csr.OpenDir(dir, &o)
+	st, err := cli.OpenStore(dir, cli.StoreOptions{PassphraseFile: passFile})
 	if err != nil {
 		return nil, err
 	}
@@ -189,48 +176,4 @@ func storeKeys(ctx context.Context, dir, passFile string, files []string, passwo
 		}
 	}
 	return keys, nil
-}
-
-func splitMulti(args []string, name string) (values, rest []string, err error) {
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		if a == "--" {
-			rest = append(rest, args[i:]...)
-			break
-		}
-		switch {
-		case a == "-"+name || a == "--"+name:
-			n := 0
-			for i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {
-				i++
-				values = append(values, args[i])
-				n++
-			}
-			if n == 0 {
-				return nil, nil, fmt.Errorf("flag -%s needs at least one file", name)
-			}
-		case strings.HasPrefix(a, "-"+name+"=") || strings.HasPrefix(a, "--"+name+"="):
-			values = append(values, a[strings.Index(a, "=")+1:])
-		default:
-			rest = append(rest, a)
-		}
-	}
-	return values, rest, nil
-}
-
-func readRoots(file, password string) ([]*x509.Certificate, error) {
-	c, err := formats.ReadFile(file, &formats.ReadOptions{Password: password})
-	if err != nil {
-		return nil, fmt.Errorf("reading -roots: %w", err)
-	}
-	var roots []*x509.Certificate
-	for _, cert := range c.Certificates {
-		if string(cert.RawIssuer) == string(cert.RawSubject) && cert.CheckSignatureFrom(cert) == nil {
-			roots = append(roots, cert)
-		}
-	}
-	if len(roots) == 0 {
-		return nil, fmt.Errorf("-roots %s holds %d certificate(s) but no self-signed root", file, len(c.Certificates))
-	}
-	return roots, nil
 }
