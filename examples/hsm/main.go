@@ -73,9 +73,8 @@ import (
 
 	"github.com/certwright/certwright/bundle"
 	"github.com/certwright/certwright/csr"
+	"github.com/certwright/certwright/examples/internal/cli"
 	"github.com/certwright/certwright/examples/internal/hsm"
-	"github.com/certwright/certwright/formats"
-	"github.com/certwright/certwright/internal/atomicfile"
 )
 
 func main() {
@@ -122,15 +121,12 @@ func runRequest(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+		return cli.FlagStatus(err)
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "hsm: unexpected argument %q; put all names in flags (SANs go in -san, comma-separated)\n", fs.Arg(0))
 		fs.Usage()
-		return 2
+		return cli.ExitUsage
 	}
 	var missing []string
 	for _, f := range []struct{ name, v string }{{"-module", *module}, {"-token", *token}, {"-pin-file", *pinFile}} {
@@ -144,37 +140,21 @@ func runRequest(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if len(missing) > 0 {
 		fmt.Fprintf(stderr, "hsm: %s required\n", strings.Join(missing, ", "))
 		fs.Usage()
-		return 2
+		return cli.ExitUsage
 	}
-	fail := func(format string, a ...any) int {
-		fmt.Fprintf(stderr, "hsm: "+format+"\n", a...)
-		return 1
-	}
+	fail := cli.Failer(stderr, "hsm")
 
 	// Everything that can be checked is checked before a key is made in
 	// the token.
-	failed := false
-	kt, err := csr.ParseKeyType(*keyType)
-	if err == nil {
-		_, err = hsm.CheckKeyType(kt)
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "error: -key %s: %v\n", *keyType, err)
-		failed = true
-	}
-	if err := req.AddSANs(strings.Split(*san, ",")...); err != nil {
-		fmt.Fprintf(stderr, "error: -san: %v\n", err)
-		failed = true
-	}
 	opts := &csr.Options{Strict: *strict}
-	findings := csr.Check(&req, opts)
-	for _, f := range findings {
-		fmt.Fprintln(stderr, f)
-	}
-	if failed || csr.FindingsError(findings) != nil {
+	kt, ok := cli.CheckRequest(stderr, &req, *keyType, *san, opts, func(kt csr.KeyType) error {
+		_, err := hsm.CheckKeyType(kt)
+		return err
+	})
+	if !ok {
 		return fail("the request was not made: fix the errors above (no key was generated)")
 	}
-	pin, err := readFirstLine(*pinFile, "PIN")
+	pin, err := cli.ReadFirstLine(*pinFile, "PIN")
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -183,7 +163,11 @@ func runRequest(ctx context.Context, args []string, stdout, stderr io.Writer) in
 			return fail("%s already exists; the CSR is never written over a file (choose another -out)", *out)
 		}
 	}
-	store, err := openStore(storeDir)
+	dir, err := cli.StoreDir(*storeDir)
+	if err != nil {
+		return fail("%v", err)
+	}
+	store, err := cli.OpenStore(dir, cli.StoreOptions{})
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -231,22 +215,18 @@ func runRequest(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	fmt.Fprintf(stderr, "hsm: subject %s\n", p.Subject)
 	fmt.Fprintf(stderr, "hsm: SANs %s\n", strings.Join(p.SANs, ", "))
 
-	pemBytes := csr.EncodePEM(der)
-	if *out == "-" {
-		if _, err := stdout.Write(pemBytes); err != nil {
-			return fail("writing the CSR: %v (a copy is in the store as sha256:%s)", err, p.ID)
-		}
-		return 0
+	if err := cli.WriteCSR(stdout, *out, csr.EncodePEM(der), true); err != nil {
+		return fail("%v (a copy is in the store as sha256:%s)", err, p.ID)
 	}
-	if err := atomicfile.WriteFile(*out, pemBytes, 0o644, atomicfile.Options{NoOverwrite: true}); err != nil {
-		return fail("writing the CSR to %s: %v (a copy is in the store as sha256:%s)", *out, err, p.ID)
+	if *out == "-" {
+		return cli.ExitOK
 	}
 	fmt.Fprintf(stderr, "hsm: CSR written to %s; send it to the CA, then run hsm -complete with its answer\n", *out)
 	return 0
 }
 
 func runComplete(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	ins, rest, err := splitMulti(args, "in")
+	ins, rest, err := cli.SplitMulti(args, "in")
 	fs := flag.NewFlagSet("hsm -complete", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Bool("complete", true, "complete a request (this mode)")
@@ -264,26 +244,24 @@ func runComplete(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	if err != nil {
 		fmt.Fprintln(stderr, "hsm:", err)
 		fs.Usage()
-		return 2
+		return cli.ExitUsage
 	}
 	if err := fs.Parse(rest); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+		return cli.FlagStatus(err)
 	}
 	ins = append(ins, fs.Args()...)
 	if len(ins) == 0 || *outDir == "" {
 		fmt.Fprintln(stderr, "hsm: -complete needs -in and -out")
 		fs.Usage()
-		return 2
+		return cli.ExitUsage
 	}
-	fail := func(format string, a ...any) int {
-		fmt.Fprintf(stderr, "hsm: "+format+"\n", a...)
-		return 1
-	}
+	fail := cli.Failer(stderr, "hsm")
 
-	store, err := openExistingStore(storeDir)
+	dir, err := cli.StoreDir(*storeDir)
+	if err != nil {
+		return fail("%v", err)
+	}
+	store, err := cli.OpenStore(dir, cli.StoreOptions{MustExist: true})
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -291,12 +269,12 @@ func runComplete(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		if *pinFile == "" {
 			return "", fmt.Errorf("the key is in token %q and no -pin-file was given", token)
 		}
-		return readFirstLine(*pinFile, "PIN")
+		return cli.ReadFirstLine(*pinFile, "PIN")
 	}}
 	defer r.Close()
 	opts := &bundle.CompleteOptions{Password: *password, KeyResolver: r}
 	if *rootsFile != "" {
-		roots, err := readRoots(*rootsFile, *password)
+		roots, err := cli.ReadRoots(*rootsFile, *password)
 		if err != nil {
 			return fail("%v", err)
 		}
@@ -306,12 +284,12 @@ func runComplete(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	if err != nil {
 		return fail("%v (the request stays pending)", err)
 	}
-	status := 0
+	status := cli.ExitOK
 	for _, c := range done {
 		leaf := c.Bundle.Leaf
 		if c.Pending.KeyURI == "" || c.Pending.Key != nil {
 			fmt.Fprintf(stderr, "hsm: the key of %q is in the pending store, not in a token; complete it with examples/complete (it stays pending)\n", leaf.Subject)
-			status = 1
+			status = cli.ExitFailure
 			continue
 		}
 		for _, n := range c.Notes {
@@ -319,28 +297,28 @@ func runComplete(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		}
 		if err := signCheck(c.Bundle.Key, leaf); err != nil {
 			fmt.Fprintf(stderr, "hsm: %q: the token key does not sign for the certificate: %v (the request stays pending)\n", leaf.Subject, err)
-			status = 1
+			status = cli.ExitFailure
 			continue
 		}
-		dir := *outDir
+		dest := *outDir
 		if len(done) > 1 {
-			dir = filepath.Join(*outDir, subfolder(leaf))
+			dest = filepath.Join(*outDir, cli.LeafFolder(leaf))
 		}
-		written, err := c.WriteCertificates(dir, &bundle.WriteOptions{IncludeRoot: *includeRoot, Overwrite: *overwrite})
+		written, err := c.WriteCertificates(dest, &bundle.WriteOptions{IncludeRoot: *includeRoot, Overwrite: *overwrite})
 		for _, p := range written {
 			fmt.Fprintln(stdout, p)
 		}
 		if err != nil {
 			fmt.Fprintf(stderr, "hsm: %v (the request sha256:%s stays pending)\n", err, c.Pending.ID)
-			status = 1
+			status = cli.ExitFailure
 			continue
 		}
 		if err := c.Finish(ctx); err != nil {
 			fmt.Fprintf(stderr, "hsm: %v\n", err)
-			status = 1
+			status = cli.ExitFailure
 			continue
 		}
-		fmt.Fprintf(stderr, "hsm: %s: chain %s\n", leaf.Subject, describeChain(c.Bundle))
+		fmt.Fprintf(stderr, "hsm: %s: chain %s\n", leaf.Subject, cli.DescribeChain(c.Bundle))
 		fmt.Fprintf(stderr, "hsm: the key stays in the token: %s\n", c.Pending.KeyURI)
 		if info, err := r.Inspect(ctx, c.Pending.KeyURI); err == nil {
 			fmt.Fprintf(stderr, "hsm: the token reports %s\n", info)
@@ -372,118 +350,4 @@ func signCheck(key crypto.Signer, leaf *x509.Certificate) error {
 		return fmt.Errorf("unexpected %T public key", pub)
 	}
 	return nil
-}
-
-// readFirstLine returns the first line of name, without its line ending.
-func readFirstLine(name, what string) (string, error) {
-	data, err := os.ReadFile(name)
-	if err != nil {
-		return "", fmt.Errorf("reading the %s: %w", what, err)
-	}
-	line, _, _ := strings.Cut(string(data), "\n")
-	line = strings.TrimSuffix(line, "\r")
-	if line == "" {
-		return "", fmt.Errorf("the %s file %s is empty (its first line is the %s)", what, name, what)
-	}
-	return line, nil
-}
-
-func defaultStore(dir *string) error {
-	if *dir != "" {
-		return nil
-	}
-	cfg, err := os.UserConfigDir()
-	if err != nil {
-		return fmt.Errorf("no default pending store (%v); name it with -store DIR", err)
-	}
-	*dir = filepath.Join(cfg, "certwright", "pending")
-	return nil
-}
-
-// openStore opens or creates the pending store (dir, or newcsr's default).
-func openStore(dir *string) (*csr.DirStore, error) {
-	if err := defaultStore(dir); err != nil {
-		return nil, err
-	}
-	return csr.OpenDir(*dir, nil)
-}
-
-// openExistingStore opens a pending store that must exist: a new empty
-// one could only report that no request matches.
-func openExistingStore(dir *string) (*csr.DirStore, error) {
-	if err := defaultStore(dir); err != nil {
-		return nil, err
-	}
-	if _, err := os.Stat(*dir); err != nil {
-		return nil, fmt.Errorf("the pending store %s cannot be opened: %w (give the -store folder the CSR was made with)", *dir, err)
-	}
-	return csr.OpenDir(*dir, nil)
-}
-
-// splitMulti takes "-NAME a b c" (values up to the next flag), "-NAME=a"
-// and repeated occurrences out of args, so that "-in leaf.cer chain.p7b"
-// works as the usage line shows.
-func splitMulti(args []string, name string) (values, rest []string, err error) {
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		if a == "--" {
-			rest = append(rest, args[i:]...)
-			break
-		}
-		switch {
-		case a == "-"+name || a == "--"+name:
-			n := 0
-			for i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {
-				i++
-				values = append(values, args[i])
-				n++
-			}
-			if n == 0 {
-				return nil, nil, fmt.Errorf("flag -%s needs at least one file", name)
-			}
-		case strings.HasPrefix(a, "-"+name+"=") || strings.HasPrefix(a, "--"+name+"="):
-			values = append(values, a[strings.Index(a, "=")+1:])
-		default:
-			rest = append(rest, a)
-		}
-	}
-	return values, rest, nil
-}
-
-// readRoots returns the self-signed certificates of file, the trusted roots.
-func readRoots(file, password string) ([]*x509.Certificate, error) {
-	c, err := formats.ReadFile(file, &formats.ReadOptions{Password: password})
-	if err != nil {
-		return nil, fmt.Errorf("reading -roots: %w", err)
-	}
-	var roots []*x509.Certificate
-	for _, cert := range c.Certificates {
-		if string(cert.RawIssuer) == string(cert.RawSubject) && cert.CheckSignatureFrom(cert) == nil {
-			roots = append(roots, cert)
-		}
-	}
-	if len(roots) == 0 {
-		return nil, fmt.Errorf("-roots %s holds %d certificate(s) but no self-signed root", file, len(c.Certificates))
-	}
-	return roots, nil
-}
-
-func subfolder(leaf *x509.Certificate) string {
-	n := leaf.Subject.CommonName
-	if len(leaf.DNSNames) > 0 {
-		n = leaf.DNSNames[0]
-	}
-	n = strings.NewReplacer("*", "wildcard", "/", "_", `\`, "_", "..", "_").Replace(n)
-	if n == "" {
-		n = fmt.Sprintf("serial-%X", leaf.SerialNumber)
-	}
-	return n
-}
-
-func describeChain(b *bundle.Bundle) string {
-	var parts []string
-	for _, c := range b.Chain(true) {
-		parts = append(parts, fmt.Sprintf("%q", c.Subject.CommonName))
-	}
-	return strings.Join(parts, " -> ")
 }
