@@ -33,7 +33,6 @@ package main
 
 import (
 	"context"
-	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -130,7 +129,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	for _, c := range done {
 		dir := *outDir
 		if len(done) > 1 {
-			dir = filepath.Join(*outDir, subfolder(c.Bundle.Leaf))
+			dir = filepath.Join(*outDir, cli.LeafFolder(c.Bundle.Leaf))
 		}
 		for _, n := range c.Notes {
 			fmt.Fprintln(stderr, "complete: note:", n)
@@ -148,7 +147,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			continue
 		}
 		fmt.Fprintf(stderr, "complete: %s: chain %s; pending request sha256:%s archived\n",
-			c.Bundle.Leaf.Subject, describeChain(c.Bundle), c.Pending.ID)
+			c.Bundle.Leaf.Subject, cli.DescribeChain(c.Bundle), c.Pending.ID)
 	}
 	return status
 }
@@ -180,24 +179,4 @@ func passwordServer(s bundle.Server) bool {
 		return true
 	}
 	return false
-}
-
-func subfolder(leaf *x509.Certificate) string {
-	n := leaf.Subject.CommonName
-	if len(leaf.DNSNames) > 0 {
-		n = leaf.DNSNames[0]
-	}
-	n = strings.NewReplacer("*", "wildcard", "/", "_", `\`, "_", "..", "_").Replace(n)
-	if n == "" {
-		n = fmt.Sprintf("serial-%X", leaf.SerialNumber)
-	}
-	return n
-}
-
-func describeChain(b *bundle.Bundle) string {
-	var parts []string
-	for _, c := range b.Chain(true) {
-		parts = append(parts, fmt.Sprintf("%q", c.Subject.CommonName))
-	}
-	return strings.Join(parts, " -> ")
 }
