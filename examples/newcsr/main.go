@@ -15,16 +15,14 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/certwright/certwright/csr"
-	"github.com/certwright/certwright/internal/atomicfile"
+	"github.com/certwright/certwright/examples/internal/cli"
 )
 
 func main() {
@@ -54,59 +52,32 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+		return cli.FlagStatus(err)
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "newcsr: unexpected argument %q; put all names in flags (SANs go in -san, comma-separated)\n", fs.Arg(0))
 		fs.Usage()
-		return 2
+		return cli.ExitUsage
 	}
-	fail := func(format string, a ...any) int {
-		fmt.Fprintf(stderr, "newcsr: "+format+"\n", a...)
-		return 1
-	}
+	fail := cli.Failer(stderr, "newcsr")
 
 	// Check everything before anything is generated or stored, and report
 	// all problems at once.
-	failed := false
-	kt, err := csr.ParseKeyType(*keyType)
-	if err != nil {
-		fmt.Fprintf(stderr, "error: -key %s: %v\n", *keyType, err)
-		failed = true
-	}
-	if err := req.AddSANs(strings.Split(*san, ",")...); err != nil {
-		fmt.Fprintf(stderr, "error: -san: %v\n", err)
-		failed = true
-	}
 	opts := &csr.Options{Strict: *strict}
-	findings := csr.Check(&req, opts)
-	for _, f := range findings {
-		fmt.Fprintln(stderr, f)
-	}
-	if failed || csr.FindingsError(findings) != nil {
+	kt, ok := cli.CheckRequest(stderr, &req, *keyType, *san, opts, nil)
+	if !ok {
 		return fail("the request was not made: fix the errors above (no key was generated or stored)")
 	}
 
 	dir := *storeDir
 	if dir == "" {
-		cfg, err := os.UserConfigDir()
+		d, err := cli.DefaultStoreDir()
 		if err != nil {
 			return fail("no folder for the pending store (%v); name one with -store DIR", err)
 		}
-		dir = filepath.Join(cfg, "certwright", "pending")
+		dir = d
 	}
-	var dopts csr.DirOptions
-	if *passFile != "" {
-		pass, err := readPassphrase(*passFile)
-		if err != nil {
-			return fail("%v", err)
-		}
-		dopts.Passphrase = pass
-	}
-	store, err := csr.OpenDir(dir, &dopts)
+	store, err := cli.OpenStore(dir, cli.StoreOptions{PassphraseFile: *passFile})
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -129,30 +100,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stderr, "newcsr: subject %s\n", p.Subject)
 	fmt.Fprintf(stderr, "newcsr: SANs %s\n", strings.Join(p.SANs, ", "))
 
-	pemBytes := csr.EncodePEM(der)
-	if *out == "-" {
-		if _, err := stdout.Write(pemBytes); err != nil {
-			return fail("writing the CSR: %v (the key and a copy of the CSR are in the store as sha256:%s)", err, p.ID)
-		}
-		return 0
+	if err := cli.WriteCSR(stdout, *out, csr.EncodePEM(der), false); err != nil {
+		return fail("%v (the key and a copy of the CSR are in the store as sha256:%s)", err, p.ID)
 	}
-	if err := atomicfile.WriteFile(*out, pemBytes, 0o644, atomicfile.Options{}); err != nil {
-		return fail("writing the CSR to %s: %v (the key and a copy of the CSR are in the store as sha256:%s)", *out, err, p.ID)
+	if *out == "-" {
+		return cli.ExitOK
 	}
 	fmt.Fprintf(stderr, "newcsr: CSR written to %s; send it to the CA\n", *out)
 	return 0
-}
-
-// readPassphrase returns the first line of name, without its line ending.
-func readPassphrase(name string) ([]byte, error) {
-	data, err := os.ReadFile(name)
-	if err != nil {
-		return nil, fmt.Errorf("reading the passphrase: %w", err)
-	}
-	line, _, _ := strings.Cut(string(data), "\n")
-	line = strings.TrimSuffix(line, "\r")
-	if line == "" {
-		return nil, fmt.Errorf("the passphrase file %s is empty (its first line is the passphrase)", name)
-	}
-	return []byte(line), nil
 }
