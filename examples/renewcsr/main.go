@@ -20,12 +20,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/certwright/certwright/csr"
+	"github.com/certwright/certwright/examples/internal/cli"
 	"github.com/certwright/certwright/formats"
-	"github.com/certwright/certwright/internal/atomicfile"
 )
 
 func main() {
@@ -47,25 +46,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+		return cli.FlagStatus(err)
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "renewcsr: unexpected argument %q\n", fs.Arg(0))
 		fs.Usage()
-		return 2
+		return cli.ExitUsage
 	}
 	if *certFile == "" {
 		fmt.Fprintln(stderr, "renewcsr: -cert FILE is required: the certificate to renew")
 		fs.Usage()
-		return 2
+		return cli.ExitUsage
 	}
-	fail := func(format string, a ...any) int {
-		fmt.Fprintf(stderr, "renewcsr: "+format+"\n", a...)
-		return 1
-	}
+	fail := cli.Failer(stderr, "renewcsr")
 
 	cert, err := readCertificate(*certFile)
 	if err != nil {
@@ -86,21 +79,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	dir := *storeDir
 	if dir == "" {
-		cfg, err := os.UserConfigDir()
+		d, err := cli.DefaultStoreDir()
 		if err != nil {
 			return fail("no folder for the pending store (%v); name one with -store DIR", err)
 		}
-		dir = filepath.Join(cfg, "certwright", "pending")
+		dir = d
 	}
-	var dopts csr.DirOptions
-	if *passFile != "" {
-		pass, err := readPassphrase(*passFile)
-		if err != nil {
-			return fail("%v", err)
-		}
-		dopts.Passphrase = pass
-	}
-	store, err := csr.OpenDir(dir, &dopts)
+	store, err := cli.OpenStore(dir, cli.StoreOptions{PassphraseFile: *passFile})
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -149,15 +134,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return fail("keeping the key: %v (the CSR was not written)", err)
 	}
 
-	pemBytes := csr.EncodePEM(der)
-	if *out == "-" {
-		if _, err := stdout.Write(pemBytes); err != nil {
-			return fail("writing the CSR: %v", err)
-		}
-		return 0
+	if err := cli.WriteCSR(stdout, *out, csr.EncodePEM(der), false); err != nil {
+		return fail("%v", err)
 	}
-	if err := atomicfile.WriteFile(*out, pemBytes, 0o644, atomicfile.Options{}); err != nil {
-		return fail("writing the CSR to %s: %v", *out, err)
+	if *out == "-" {
+		return cli.ExitOK
 	}
 	fmt.Fprintf(stderr, "renewcsr: CSR written to %s; send it to the CA\n", *out)
 	return 0
@@ -198,18 +179,4 @@ func readCertificate(name string) (*x509.Certificate, error) {
 	}
 	return nil, fmt.Errorf("%s holds %d certificates (%s) and renewcsr cannot tell which one to renew; pass a file with only that certificate",
 		name, len(c.Certificates), strings.Join(subjects, ", "))
-}
-
-// readPassphrase returns the first line of name, without its line ending.
-func readPassphrase(name string) ([]byte, error) {
-	data, err := os.ReadFile(name)
-	if err != nil {
-		return nil, fmt.Errorf("reading the passphrase: %w", err)
-	}
-	line, _, _ := strings.Cut(string(data), "\n")
-	line = strings.TrimSuffix(line, "\r")
-	if line == "" {
-		return nil, fmt.Errorf("the passphrase file %s is empty (its first line is the passphrase)", name)
-	}
-	return []byte(line), nil
 }
