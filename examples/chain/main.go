@@ -38,6 +38,7 @@ import (
 	"time"
 
 	"github.com/certwright/certwright/chain"
+	"github.com/certwright/certwright/examples/internal/cli"
 	"github.com/certwright/certwright/formats"
 	"github.com/certwright/certwright/internal/atomicfile"
 )
@@ -51,26 +52,6 @@ type files []string
 
 func (f *files) String() string     { return strings.Join(*f, ",") }
 func (f *files) Set(v string) error { *f = append(*f, v); return nil }
-
-// parseArgs parses flags that may come before, between or after
-// positional arguments, and returns the positional ones.
-func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return pos, nil
-		}
-		if args[0] == "--" {
-			return append(pos, args[1:]...), nil
-		}
-		pos = append(pos, args[0])
-		args = args[1:]
-	}
-}
 
 func readCerts(names []string) ([]*x509.Certificate, *formats.Contents, error) {
 	var all []*x509.Certificate
@@ -109,18 +90,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: chain -in FILE... [-roots FILE] [-pool FILE] [-at RFC3339] [-host NAME] [-include-root] [-aia] [-out FILE|-] [-explain]")
 		fs.PrintDefaults()
 	}
-	pos, err := parseArgs(fs, args)
+	pos, err := cli.ParseInterleaved(fs, args, cli.InterleaveOptions{})
 	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+		return cli.FlagStatus(err)
 	}
 	in = append(in, pos...)
 	if len(in) == 0 {
 		fmt.Fprintln(stderr, "chain: no input: give -in FILE")
 		fs.Usage()
-		return 2
+		return cli.ExitUsage
 	}
 	o := &chain.Options{DNSName: *host, IncludeRoot: *includeRoot, FetchAIA: *aia}
 	if *host == "" {
@@ -130,7 +108,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		t, err := time.Parse(time.RFC3339, *at)
 		if err != nil {
 			fmt.Fprintf(stderr, "chain: -at %q is not an RFC 3339 time (like 2026-06-01T12:00:00Z)\n", *at)
-			return 2
+			return cli.ExitUsage
 		}
 		o.CurrentTime = t
 	}
@@ -138,11 +116,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	certs, contents, err := readCerts(in)
 	if err != nil {
 		fmt.Fprintf(stderr, "chain: %v\n", err)
-		return 1
+		return cli.ExitFailure
 	}
 	if len(certs) == 0 {
 		fmt.Fprintf(stderr, "chain: no certificates in %s\n", strings.Join(in, ", "))
-		return 1
+		return cli.ExitFailure
 	}
 	if len(contents.Keys) == 1 {
 		o.Key = contents.Keys[0].Public()
@@ -151,11 +129,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		roots, _, err := readCerts(rootFiles)
 		if err != nil {
 			fmt.Fprintf(stderr, "chain: -roots: %v\n", err)
-			return 1
+			return cli.ExitFailure
 		}
 		if len(roots) == 0 {
 			fmt.Fprintf(stderr, "chain: -roots: no certificates in %s\n", strings.Join(rootFiles, ", "))
-			return 1
+			return cli.ExitFailure
 		}
 		o.Roots = chain.NewRoots(roots...)
 	}
@@ -163,12 +141,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		pc, _, err := readCerts(poolFiles)
 		if err != nil {
 			fmt.Fprintf(stderr, "chain: -pool: %v\n", err)
-			return 1
+			return cli.ExitFailure
 		}
 		o.Pool = chain.NewPool(nil)
 		if _, err := o.Pool.Add(pc...); err != nil {
 			fmt.Fprintf(stderr, "chain: -pool: %v\n", err)
-			return 1
+			return cli.ExitFailure
 		}
 	}
 
@@ -179,7 +157,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		var nc *chain.NoChainError
 		if !errors.As(err, &nc) {
 			fmt.Fprintf(stderr, "%v\n", err)
-			return 1
+			return cli.ExitFailure
 		}
 		if *explain {
 			fmt.Fprintf(stderr, "chain: no valid chain for %q: %s\n", nc.Leaf, nc.Reason)
@@ -195,7 +173,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if len(nc.Rejected) == 0 && !*aia {
 			fmt.Fprintln(stderr, "chain: to complete missing intermediates, give -pool FILE or -aia")
 		}
-		return 1
+		return cli.ExitFailure
 	}
 	var buf bytes.Buffer
 	for _, c := range res.Chain {
@@ -204,11 +182,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if *out == "-" {
 		if _, err := stdout.Write(buf.Bytes()); err != nil {
 			fmt.Fprintf(stderr, "chain: writing the chain: %v\n", err)
-			return 1
+			return cli.ExitFailure
 		}
 	} else if err := atomicfile.WriteFile(*out, buf.Bytes(), 0o644, atomicfile.Options{}); err != nil {
 		fmt.Fprintf(stderr, "chain: writing %s: %v\n", *out, err)
-		return 1
+		return cli.ExitFailure
 	}
 	if *explain {
 		for _, n := range contents.Notes {
