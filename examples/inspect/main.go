@@ -36,6 +36,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/certwright/certwright/examples/internal/cli"
 	"github.com/certwright/certwright/formats"
 )
 
@@ -86,26 +87,6 @@ type fileJSON struct {
 	Notes        []string   `json:"notes"`
 }
 
-// parseArgs parses flags anywhere among the file names: Go's flag package
-// stops at the first non-flag, so parsing resumes after each file name.
-func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
-	var files []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return files, nil
-		}
-		if args[0] == "--" {
-			return append(files, args[1:]...), nil
-		}
-		files = append(files, args[0])
-		args = args[1:]
-	}
-}
-
 func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("inspect", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -115,18 +96,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: inspect FILE... [-password P] [-json]")
 		fs.PrintDefaults()
 	}
-	files, err := parseArgs(fs, args)
+	files, err := cli.ParseInterleaved(fs, args, cli.InterleaveOptions{})
 	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+		return cli.FlagStatus(err)
 	}
 	if len(files) == 0 {
 		fs.Usage()
-		return 2
+		return cli.ExitUsage
 	}
-	status := 0
+	status := cli.ExitOK
 	for _, name := range files {
 		c, err := formats.ReadFile(name, &formats.ReadOptions{Password: *password})
 		if err != nil {
@@ -139,7 +117,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 				}
 			}
 			fmt.Fprintf(stderr, "inspect: %s\n", msg)
-			status = 1
+			status = cli.ExitFailure
 			continue
 		}
 		report := describe(name, c)
@@ -147,7 +125,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			line, err := json.Marshal(report)
 			if err != nil {
 				fmt.Fprintf(stderr, "inspect: %s: %v\n", name, err)
-				status = 1
+				status = cli.ExitFailure
 				continue
 			}
 			fmt.Fprintf(stdout, "%s\n", line)
