@@ -26,7 +26,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -36,6 +35,7 @@ import (
 	"time"
 
 	"github.com/certwright/certwright/chain"
+	"github.com/certwright/certwright/examples/internal/cli"
 	"github.com/certwright/certwright/formats"
 )
 
@@ -66,26 +66,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: checkserver HOST[:PORT] [-servername NAME] [-roots FILE] [-json]")
 		fs.PrintDefaults()
 	}
-	var pos []string
-	rest := args
-	for {
-		if err := fs.Parse(rest); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return 0
-			}
-			return 2
-		}
-		rest = fs.Args()
-		if len(rest) == 0 {
-			break
-		}
-		pos = append(pos, rest[0])
-		rest = rest[1:]
+	pos, err := cli.ParseInterleaved(fs, args, cli.InterleaveOptions{LiteralDoubleDash: true})
+	if err != nil {
+		return cli.FlagStatus(err)
 	}
 	if len(pos) != 1 {
 		fmt.Fprintln(stderr, "checkserver: give exactly one HOST[:PORT]")
 		fs.Usage()
-		return 2
+		return cli.ExitUsage
 	}
 	addr := pos[0]
 	port := "443"
@@ -97,11 +85,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		c, err := formats.ReadFile(*rootsFile, nil)
 		if err != nil {
 			fmt.Fprintf(stderr, "checkserver: -roots: %v\n", err)
-			return 1
+			return cli.ExitFailure
 		}
 		if len(c.Certificates) == 0 {
 			fmt.Fprintf(stderr, "checkserver: -roots: no certificates in %s\n", *rootsFile)
-			return 1
+			return cli.ExitFailure
 		}
 		o.Roots = chain.NewRoots(c.Certificates...)
 	}
@@ -123,13 +111,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 			b, _ := json.Marshal(map[string]any{"host": host, "ok": false, "problems": []any{}, "error": err.Error()})
 			fmt.Fprintf(stdout, "%s\n", b)
 		}
-		return 1
+		return cli.ExitFailure
 	}
 	if *asJSON {
 		b, err := json.Marshal(d)
 		if err != nil {
 			fmt.Fprintf(stderr, "checkserver: %v\n", err)
-			return 1
+			return cli.ExitFailure
 		}
 		fmt.Fprintf(stdout, "%s\n", b)
 	} else {
@@ -139,7 +127,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if d.Err != nil && !*asJSON {
 			fmt.Fprintf(stderr, "checkserver: %v\n", d.Err)
 		}
-		return 1
+		return cli.ExitFailure
 	}
 	return 0
 }
