@@ -44,7 +44,6 @@ import (
 	"context"
 	"crypto"
 	"crypto/x509"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -54,8 +53,8 @@ import (
 
 	"github.com/certwright/certwright/bundle"
 	"github.com/certwright/certwright/csr"
+	"github.com/certwright/certwright/examples/internal/cli"
 	"github.com/certwright/certwright/formats"
-	"github.com/certwright/certwright/internal/atomicfile"
 )
 
 func main() {
@@ -115,22 +114,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, usage)
 		fs.PrintDefaults()
 	}
-	// Flags and operands may be mixed: parse, take one operand, parse the
-	// rest again.
-	rest := args
-	for {
-		if err := fs.Parse(rest); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return 0
-			}
-			return 2
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		c.files = append(c.files, fs.Arg(0))
-		rest = fs.Args()[1:]
+	// Flags and operands may be mixed.
+	files, err := cli.ParseInterleaved(fs, args, cli.InterleaveOptions{LiteralDoubleDash: true})
+	if err != nil {
+		return cli.FlagStatus(err)
 	}
+	c.files = files
 	fs.Visit(func(f *flag.Flag) {
 		if f.Name == "days" {
 			c.daysGiven = true
@@ -139,7 +128,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	bad := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, "renew: "+format+"\n", a...)
 		fmt.Fprint(stderr, usage)
-		return 2
+		return cli.ExitUsage
 	}
 
 	modes := 0
@@ -216,7 +205,7 @@ func check(c config, at time.Time, stdout, stderr io.Writer) int {
 	rep, err := bundle.CheckExpiry(context.Background(), c.files, opts)
 	if err != nil {
 		fmt.Fprintln(stderr, "renew:", err)
-		return 1
+		return cli.ExitFailure
 	}
 	for _, n := range rep.Notes {
 		fmt.Fprintln(stderr, "renew: note:", n)
@@ -239,7 +228,7 @@ func check(c config, at time.Time, stdout, stderr io.Writer) int {
 	due := rep.Due()
 	if len(rep.Certificates) == 0 {
 		fmt.Fprintf(stderr, "renew: no certificate found in %d file(s)\n", rep.FilesRead)
-		return 1
+		return cli.ExitFailure
 	}
 	if len(due) == 0 {
 		fmt.Fprintf(stderr, "renew: none of %d certificate(s) needs renewal\n", len(rep.Certificates))
@@ -249,7 +238,7 @@ func check(c config, at time.Time, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "renew: %s (%s) needs renewal: %s\n", name(e.Certificate), e.File, e.Reason)
 	}
 	fmt.Fprintf(stderr, "renew: %d of %d certificate(s) need renewal\n", len(due), len(rep.Certificates))
-	return 1
+	return cli.ExitFailure
 }
 
 // name is what a person calls a certificate: its first DNS name, else its
@@ -274,10 +263,7 @@ func openStore(dir string) (*csr.DirStore, error) {
 
 // request makes the renewal CSR for c.cert.
 func request(c config, kt csr.KeyType, stdout, stderr io.Writer) int {
-	fail := func(format string, a ...any) int {
-		fmt.Fprintf(stderr, "renew: "+format+"\n", a...)
-		return 1
-	}
+	fail := cli.Failer(stderr, "renew")
 	cert, err := readLeaf(c.cert, c.password)
 	if err != nil {
 		return fail("%v", err)
@@ -323,14 +309,11 @@ func request(c config, kt csr.KeyType, stdout, stderr io.Writer) int {
 		how = "the certificate's own " + string(r.KeyType) + " key"
 	}
 	fmt.Fprintf(stderr, "renew: %s kept pending in %s as sha256:%s\n", how, store.Path(), r.Pending.ID)
-	if c.out == "-" {
-		if _, err := stdout.Write(r.PEM()); err != nil {
-			return fail("writing the CSR: %v (the key stays pending)", err)
-		}
-		return 0
+	if err := cli.WriteCSR(stdout, c.out, r.PEM(), false); err != nil {
+		return fail("%v (the key stays pending)", err)
 	}
-	if err := atomicfile.WriteFile(c.out, r.PEM(), 0o644, atomicfile.Options{}); err != nil {
-		return fail("writing the CSR to %s: %v (the key stays pending)", c.out, err)
+	if c.out == "-" {
+		return cli.ExitOK
 	}
 	fmt.Fprintf(stderr, "renew: CSR written to %s; send it to the CA, then serve its answer with -complete\n", c.out)
 	return 0
@@ -366,10 +349,7 @@ func readLeaf(file, password string) (*x509.Certificate, error) {
 
 // complete serves the CA's answer in place of the old files.
 func complete(c config, server bundle.Server, stdout, stderr io.Writer) int {
-	fail := func(format string, a ...any) int {
-		fmt.Fprintf(stderr, "renew: "+format+"\n", a...)
-		return 1
-	}
+	fail := cli.Failer(stderr, "renew")
 	ctx := context.Background()
 	store, err := openStore(c.store)
 	if err != nil {
