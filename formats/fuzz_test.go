@@ -156,8 +156,9 @@ func FuzzJKS(f *testing.F) {
 
 func ptr[T any](v T) *T { return &v }
 
-// FuzzDecodePEM checks that decodePEM's fast path returns exactly what
-// pem.Decode returns.
+// FuzzDecodePEM checks that pemDecoder returns exactly what pem.Decode
+// returns, block after block, and that the bytes of earlier blocks stay
+// as they were while later blocks are decoded into the same buffers.
 func FuzzDecodePEM(f *testing.F) {
 	certsPEM, p7 := seedGenerated(f)
 	f.Add(certsPEM)
@@ -172,19 +173,43 @@ func FuzzDecodePEM(f *testing.F) {
 			f.Add(b)
 		}
 	}
+	f.Add([]byte("------BEGIN X-----\n--BEGIN -----BEGIN -----BEGIN Y"))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		if got, want := countPEMBegins(data), bytes.Count(data, pemBegin); got != want {
+			t.Fatalf("countPEMBegins %d, bytes.Count %d", got, want)
+		}
+		var d pemDecoder
+		var got, want [][]byte
 		for rest1, rest2 := data, data; ; {
 			var b1, b2 *pem.Block
-			b1, rest1 = decodePEM(rest1)
+			b1, rest1 = d.next(rest1)
 			b2, rest2 = pem.Decode(rest2)
 			if (b1 == nil) != (b2 == nil) || !bytes.Equal(rest1, rest2) {
-				t.Fatalf("decodePEM %v rest %q; pem.Decode %v rest %q", b1, rest1, b2, rest2)
+				t.Fatalf("pemDecoder %v rest %q; pem.Decode %v rest %q", b1, rest1, b2, rest2)
 			}
 			if b1 == nil {
-				return
+				break
 			}
-			if b1.Type != b2.Type || !bytes.Equal(b1.Bytes, b2.Bytes) || !reflect.DeepEqual(b1.Headers, b2.Headers) {
-				t.Fatalf("decodePEM %+v; pem.Decode %+v", b1, b2)
+			headers := b1.Headers
+			if b1 == &d.block {
+				// The fast path leaves Headers nil where pem.Decode
+				// makes an empty map.
+				if headers != nil {
+					t.Fatal("fast path with headers")
+				}
+				headers = map[string]string{}
+			}
+			if b1.Type != b2.Type || !bytes.Equal(b1.Bytes, b2.Bytes) || !reflect.DeepEqual(headers, b2.Headers) {
+				t.Fatalf("pemDecoder %+v; pem.Decode %+v", b1, b2)
+			}
+			if len(b1.Bytes) > 0 && cap(b1.Bytes) != len(b1.Bytes) && b1 == &d.block {
+				t.Fatal("fast-path block can grow into the next one")
+			}
+			got, want = append(got, b1.Bytes), append(want, b2.Bytes)
+		}
+		for i := range got {
+			if !bytes.Equal(got[i], want[i]) {
+				t.Fatalf("block %d changed after later blocks were decoded", i+1)
 			}
 		}
 	})

@@ -20,22 +20,23 @@ var pemBegin = []byte("-----BEGIN ")
 // Malformed or unknown blocks are noted and skipped; a password problem or
 // a bound fails the whole read.
 func (r *reader) readPEM(data []byte) error {
-	begins := bytes.Count(data, pemBegin)
+	begins := countPEMBegins(data)
 	if begins > r.o.MaxPEMBlocks {
 		return fmt.Errorf("%w: %d PEM blocks, more than the %d allowed (ReadOptions.MaxPEMBlocks)", ErrLimit, begins, r.o.MaxPEMBlocks)
 	}
 	r.reserve(begins)
 	var failures []error
+	var d pemDecoder
 	rest := data
 	n := 0
 	for {
 		var block *pem.Block
-		block, rest = decodePEM(rest)
+		block, rest = d.next(rest)
 		if block == nil {
 			break
 		}
 		n++
-		source := fmt.Sprintf("PEM block %d (%s)", n, printable(block.Type))
+		source := "PEM block " + strconv.Itoa(n) + " (" + printable(block.Type) + ")"
 		err := r.readPEMBlock(block, source)
 		if err == nil {
 			continue

@@ -349,15 +349,17 @@ type reader struct {
 	c     *Contents
 	certs int // certificates seen, duplicates included
 	spent int // key derivation iterations spent or committed
-	// certSeen maps a hash of a certificate's DER to its indexes in
-	// c.Certificates (hashing avoids copying every DER into a map key).
-	certSeen map[uint64][]int
+	// certSeen maps a hash of a certificate's DER to the index in
+	// c.Certificates of the first certificate with that hash (hashing
+	// avoids copying every DER into a map key). A different certificate
+	// with the same hash is found by comparing all (see seenCert).
+	certSeen map[uint64]int
 	seed     maphash.Seed
 	keySeen  map[string]int // SPKI DER -> index in c.Keys
 }
 
 func newReader(o *ReadOptions) *reader {
-	return &reader{o: o, c: &Contents{}, certSeen: map[uint64][]int{}, seed: maphash.MakeSeed(), keySeen: map[string]int{}}
+	return &reader{o: o, c: &Contents{}, certSeen: map[uint64]int{}, seed: maphash.MakeSeed(), keySeen: map[string]int{}}
 }
 
 // spend charges a key derivation of n iterations to the input's budget
@@ -456,7 +458,7 @@ func (r *reader) reserve(n int) {
 	r.c.Certificates = slices.Grow(r.c.Certificates, n)
 	r.c.CertInfo = slices.Grow(r.c.CertInfo, n)
 	if len(r.certSeen) == 0 && n > 8 {
-		r.certSeen = make(map[uint64][]int, n)
+		r.certSeen = make(map[uint64]int, n)
 	}
 }
 
@@ -484,15 +486,28 @@ func (r *reader) addCert(cert *x509.Certificate, info CertInfo) error {
 		prev.Trusted = prev.Trusted || info.Trusted
 		return nil
 	}
-	r.certSeen[h] = append(r.certSeen[h], len(r.c.Certificates))
+	if _, taken := r.certSeen[h]; !taken {
+		r.certSeen[h] = len(r.c.Certificates)
+	}
 	r.c.Certificates = append(r.c.Certificates, cert)
 	r.c.CertInfo = append(r.c.CertInfo, info)
 	return nil
 }
 
+// seenCert returns the index of the certificate whose DER is der. The
+// hash finds it directly; only when another certificate has the same hash
+// (a 64-bit collision under a random seed) are all compared, so the answer
+// stays exact.
 func (r *reader) seenCert(h uint64, der []byte) (int, bool) {
-	for _, i := range r.certSeen[h] {
-		if bytes.Equal(r.c.Certificates[i].Raw, der) {
+	i, ok := r.certSeen[h]
+	if !ok {
+		return 0, false
+	}
+	if bytes.Equal(r.c.Certificates[i].Raw, der) {
+		return i, true
+	}
+	for i, c := range r.c.Certificates {
+		if bytes.Equal(c.Raw, der) {
 			return i, true
 		}
 	}
