@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"slices"
 	"strings"
@@ -149,6 +150,20 @@ func TestFailer(t *testing.T) {
 		t.Errorf("status %d, want %d", got, ExitFailure)
 	}
 	if want := "prog: writing x.pem: disk full\n"; b.String() != want {
+		t.Errorf("printed %q, want %q", b.String(), want)
+	}
+}
+
+func TestUsagef(t *testing.T) {
+	var b strings.Builder
+	fs := flag.NewFlagSet("prog", flag.ContinueOnError)
+	fs.SetOutput(&b)
+	fs.Bool("json", false, "print JSON")
+	fs.Usage = func() { fmt.Fprintln(fs.Output(), "usage: prog FILE...") }
+	if got := Usagef(fs, "prog", "unexpected argument %q", "x"); got != ExitUsage {
+		t.Errorf("status %d, want %d", got, ExitUsage)
+	}
+	if want := "prog: unexpected argument \"x\"\nusage: prog FILE...\n"; b.String() != want {
 		t.Errorf("printed %q, want %q", b.String(), want)
 	}
 }

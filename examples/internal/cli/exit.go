@@ -37,3 +37,12 @@ func Failer(w io.Writer, prog string) func(format string, a ...any) int {
 		return ExitFailure
 	}
 }
+
+// Usagef reports bad usage: it prints "prog: " and the formatted message
+// as one line on fs.Output() (the programs set it to their stderr), then
+// calls fs.Usage, and returns ExitUsage.
+func Usagef(fs *flag.FlagSet, prog, format string, a ...any) int {
+	fmt.Fprintf(fs.Output(), prog+": "+format+"\n", a...)
+	fs.Usage()
+	return ExitUsage
+}
