@@ -96,9 +96,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	in = append(in, pos...)
 	if len(in) == 0 {
-		fmt.Fprintln(stderr, "chain: no input: give -in FILE")
-		fs.Usage()
-		return cli.ExitUsage
+		return cli.Usagef(fs, "chain", "no input: give -in FILE")
 	}
 	o := &chain.Options{DNSName: *host, IncludeRoot: *includeRoot, FetchAIA: *aia}
 	if *host == "" {
