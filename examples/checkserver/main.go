@@ -71,9 +71,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cli.FlagStatus(err)
 	}
 	if len(pos) != 1 {
-		fmt.Fprintln(stderr, "checkserver: give exactly one HOST[:PORT]")
-		fs.Usage()
-		return cli.ExitUsage
+		return cli.Usagef(fs, "checkserver", "give exactly one HOST[:PORT]")
 	}
 	addr := pos[0]
 	port := "443"
