@@ -75,18 +75,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fs.PrintDefaults()
 	}
 	if err != nil {
-		fmt.Fprintln(stderr, "complete:", err)
-		fs.Usage()
-		return cli.ExitUsage
+		return cli.Usagef(fs, "complete", "%v", err)
 	}
 	if err := fs.Parse(rest); err != nil {
 		return cli.ExitUsage
 	}
 	ins = append(ins, fs.Args()...)
 	if len(ins) == 0 || *serverName == "" || *outDir == "" {
-		fmt.Fprintln(stderr, "complete: -in, -server and -out are required")
-		fs.Usage()
-		return cli.ExitUsage
+		return cli.Usagef(fs, "complete", "-in, -server and -out are required")
 	}
 	server, err := bundle.ParseServer(*serverName)
 	if err != nil {
