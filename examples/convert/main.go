@@ -45,6 +45,7 @@ import (
 	"io/fs"
 	"os"
 
+	"github.com/certwright/certwright/examples/internal/cli"
 	"github.com/certwright/certwright/formats"
 	"github.com/certwright/certwright/internal/atomicfile"
 )
@@ -73,15 +74,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+		return cli.FlagStatus(err)
 	}
 	usage := func(msg string) int {
-		fmt.Fprintf(stderr, "convert: %s\n", msg)
-		fs.Usage()
-		return 2
+		return cli.Usagef(fs, "convert", "%s", msg)
 	}
 	switch {
 	case fs.NArg() > 0:
@@ -117,17 +113,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 			msg += "; pass the input's password with -password"
 		}
 		fmt.Fprintf(stderr, "convert: %s\n", msg)
-		return 1
+		return cli.ExitFailure
 	}
 	data, secret, err := convert(c, *to, *outPassword, *name, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "convert: %s: %v\n", *in, err)
-		return 1
+		return cli.ExitFailure
 	}
 	if *out == "-" {
 		if _, err := stdout.Write(data); err != nil {
 			fmt.Fprintf(stderr, "convert: %v\n", err)
-			return 1
+			return cli.ExitFailure
 		}
 		return 0
 	}
@@ -141,7 +137,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		} else {
 			fmt.Fprintf(stderr, "convert: writing %s: %v\n", *out, err)
 		}
-		return 1
+		return cli.ExitFailure
 	}
 	fmt.Fprintf(stderr, "convert: wrote %s (%s)\n", *out, *to)
 	return 0
