@@ -69,18 +69,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fs.PrintDefaults()
 	}
 	if err != nil {
-		fmt.Fprintln(stderr, "export:", err)
-		fs.Usage()
-		return cli.ExitUsage
+		return cli.Usagef(fs, "export", "%v", err)
 	}
 	if err := fs.Parse(rest); err != nil {
 		return cli.ExitUsage
 	}
 	ins = append(ins, fs.Args()...)
 	if len(ins) == 0 || *out == "" {
-		fmt.Fprintln(stderr, "export: -in and -out are required")
-		fs.Usage()
-		return cli.ExitUsage
+		return cli.Usagef(fs, "export", "-in and -out are required")
 	}
 
 	opts := &bundle.CompleteOptions{Password: *password}
