@@ -124,9 +124,7 @@ func runRequest(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return cli.FlagStatus(err)
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "hsm: unexpected argument %q; put all names in flags (SANs go in -san, comma-separated)\n", fs.Arg(0))
-		fs.Usage()
-		return cli.ExitUsage
+		return cli.Usagef(fs, "hsm", "unexpected argument %q; put all names in flags (SANs go in -san, comma-separated)", fs.Arg(0))
 	}
 	var missing []string
 	for _, f := range []struct{ name, v string }{{"-module", *module}, {"-token", *token}, {"-pin-file", *pinFile}} {
@@ -138,9 +136,7 @@ func runRequest(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		missing = append(missing, "-cn or -san")
 	}
 	if len(missing) > 0 {
-		fmt.Fprintf(stderr, "hsm: %s required\n", strings.Join(missing, ", "))
-		fs.Usage()
-		return cli.ExitUsage
+		return cli.Usagef(fs, "hsm", "%s required", strings.Join(missing, ", "))
 	}
 	fail := cli.Failer(stderr, "hsm")
 
@@ -242,18 +238,14 @@ func runComplete(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fs.PrintDefaults()
 	}
 	if err != nil {
-		fmt.Fprintln(stderr, "hsm:", err)
-		fs.Usage()
-		return cli.ExitUsage
+		return cli.Usagef(fs, "hsm", "%v", err)
 	}
 	if err := fs.Parse(rest); err != nil {
 		return cli.FlagStatus(err)
 	}
 	ins = append(ins, fs.Args()...)
 	if len(ins) == 0 || *outDir == "" {
-		fmt.Fprintln(stderr, "hsm: -complete needs -in and -out")
-		fs.Usage()
-		return cli.ExitUsage
+		return cli.Usagef(fs, "hsm", "-complete needs -in and -out")
 	}
 	fail := cli.Failer(stderr, "hsm")
 
