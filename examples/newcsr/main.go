@@ -55,9 +55,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cli.FlagStatus(err)
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "newcsr: unexpected argument %q; put all names in flags (SANs go in -san, comma-separated)\n", fs.Arg(0))
-		fs.Usage()
-		return cli.ExitUsage
+		return cli.Usagef(fs, "newcsr", "unexpected argument %q; put all names in flags (SANs go in -san, comma-separated)", fs.Arg(0))
 	}
 	fail := cli.Failer(stderr, "newcsr")
 
