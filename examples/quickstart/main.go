@@ -35,6 +35,7 @@ import (
 
 	"github.com/certwright/certwright/bundle"
 	"github.com/certwright/certwright/csr"
+	"github.com/certwright/certwright/examples/internal/cli"
 	"github.com/certwright/certwright/examples/internal/stepca"
 	"github.com/certwright/certwright/formats"
 )
@@ -50,15 +51,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	dir := fs.String("dir", "", "working `folder` to create (default: a new temporary folder)")
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return cli.ExitUsage
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "quickstart: unexpected argument %q\n", fs.Arg(0))
-		return 2
+		return cli.ExitUsage
 	}
 	if err := quickstart(ctx, *dir, stdout, stderr); err != nil {
 		fmt.Fprintln(stderr, "quickstart: FAILED:", err)
-		return 1
+		return cli.ExitFailure
 	}
 	return 0
 }
