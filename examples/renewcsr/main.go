@@ -49,14 +49,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cli.FlagStatus(err)
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "renewcsr: unexpected argument %q\n", fs.Arg(0))
-		fs.Usage()
-		return cli.ExitUsage
+		return cli.Usagef(fs, "renewcsr", "unexpected argument %q", fs.Arg(0))
 	}
 	if *certFile == "" {
-		fmt.Fprintln(stderr, "renewcsr: -cert FILE is required: the certificate to renew")
-		fs.Usage()
-		return cli.ExitUsage
+		return cli.Usagef(fs, "renewcsr", "-cert FILE is required: the certificate to renew")
 	}
 	fail := cli.Failer(stderr, "renewcsr")
 
