@@ -68,6 +68,7 @@ import (
 
 	"github.com/certwright/certwright/csr"
 	"github.com/certwright/certwright/csr/stepca"
+	"github.com/certwright/certwright/examples/internal/cli"
 	"github.com/certwright/certwright/formats"
 	"github.com/certwright/certwright/internal/atomicfile"
 )
@@ -129,15 +130,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+		return cli.FlagStatus(err)
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "submit: unexpected argument %q\n", fs.Arg(0))
-		fs.Usage()
-		return 2
+		return cli.Usagef(fs, "submit", "unexpected argument %q", fs.Arg(0))
 	}
 	if o.timeout > 0 {
 		var cancel context.CancelFunc
@@ -157,9 +153,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		var ue usageError
 		if errors.As(err, &ue) {
 			fs.Usage()
-			return 2
+			return cli.ExitUsage
 		}
-		return 1
+		return cli.ExitFailure
 	}
 	return 0
 }
