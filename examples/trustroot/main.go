@@ -51,6 +51,7 @@ import (
 	"strings"
 
 	"github.com/certwright/certwright/chain"
+	"github.com/certwright/certwright/examples/internal/cli"
 	"github.com/certwright/certwright/formats"
 )
 
@@ -80,12 +81,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return cli.ExitUsage
 	}
 	usage := func(format string, a ...any) int {
-		fmt.Fprintf(stderr, "trustroot: "+format+"\n", a...)
-		fs.Usage()
-		return 2
+		return cli.Usagef(fs, "trustroot", format, a...)
 	}
 	if fs.NArg() > 0 {
 		return usage("unexpected argument %q", fs.Arg(0))
@@ -129,7 +128,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		root, err = readRoot(*in, *password)
 		if err != nil {
 			fmt.Fprintln(stderr, "trustroot:", err)
-			return 1
+			return cli.ExitFailure
 		}
 		if !chain.IsSelfSigned(root) {
 			fmt.Fprintf(stderr, "trustroot: note: %q is not self-signed; clients will trust it as an anchor in its own right\n", root.Subject.String())
@@ -151,12 +150,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 			}
 			if err := os.MkdirAll(*exportDir, 0o755); err != nil {
 				fmt.Fprintln(stderr, "trustroot:", err)
-				return 1
+				return cli.ExitFailure
 			}
 			out, err := chain.ExportRoot(*exportDir, *name, root, &chain.ExportOptions{Password: pw})
 			if err != nil {
 				fmt.Fprintln(stderr, "trustroot:", err)
-				return 1
+				return cli.ExitFailure
 			}
 			fmt.Fprintln(stdout, out.PEM)
 			fmt.Fprintln(stdout, out.DER)
