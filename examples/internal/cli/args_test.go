@@ -167,3 +167,30 @@ func TestUsagef(t *testing.T) {
 		t.Errorf("printed %q, want %q", b.String(), want)
 	}
 }
+
+func TestParseNoOperands(t *testing.T) {
+	tests := []struct {
+		args    []string
+		status  int
+		ok      bool
+		printed string
+	}{
+		{args: nil, status: ExitOK, ok: true},
+		{args: []string{"-json"}, status: ExitOK, ok: true},
+		{args: []string{"-h"}, status: ExitOK, printed: "usage: prog\n"},
+		{args: []string{"-bogus"}, status: ExitUsage, printed: "flag provided but not defined: -bogus\nusage: prog\n"},
+		{args: []string{"-json", "a.pem", "-x"}, status: ExitUsage, printed: "prog: unexpected argument \"a.pem\"; names go in -san\nusage: prog\n"},
+		{args: []string{"--", "-json"}, status: ExitUsage, printed: "prog: unexpected argument \"-json\"; names go in -san\nusage: prog\n"},
+	}
+	for _, tt := range tests {
+		var b strings.Builder
+		fs := flag.NewFlagSet("prog", flag.ContinueOnError)
+		fs.SetOutput(&b)
+		fs.Bool("json", false, "")
+		fs.Usage = func() { fmt.Fprintln(fs.Output(), "usage: prog") }
+		status, ok := ParseNoOperands(fs, tt.args, "prog", "; names go in -san")
+		if status != tt.status || ok != tt.ok || b.String() != tt.printed {
+			t.Errorf("ParseNoOperands(%q) = %d, %v, printed %q; want %d, %v, %q", tt.args, status, ok, b.String(), tt.status, tt.ok, tt.printed)
+		}
+	}
+}

@@ -46,3 +46,18 @@ func Usagef(fs *flag.FlagSet, prog, format string, a ...any) int {
 	fs.Usage()
 	return ExitUsage
 }
+
+// ParseNoOperands parses args with fs for a program that takes flags
+// only. When the program must stop, it returns ok false and the exit
+// status: ExitOK after -h (the usage was printed), ExitUsage for a bad
+// flag (reported by fs) or for an operand, reported with Usagef as
+// `unexpected argument "X"` followed by hint (say, where such names go).
+func ParseNoOperands(fs *flag.FlagSet, args []string, prog, hint string) (status int, ok bool) {
+	if err := fs.Parse(args); err != nil {
+		return FlagStatus(err), false
+	}
+	if fs.NArg() > 0 {
+		return Usagef(fs, prog, "unexpected argument %q%s", fs.Arg(0), hint), false
+	}
+	return ExitOK, true
+}
