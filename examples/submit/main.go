@@ -129,11 +129,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
        submit -acme DIRECTORY_URL -http01 ADDR [-accept-tos] [-account-key FILE] [-root FILE] -csr FILE -out FILE [-chain-out FILE]`)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		return cli.FlagStatus(err)
-	}
-	if fs.NArg() > 0 {
-		return cli.Usagef(fs, "submit", "unexpected argument %q", fs.Arg(0))
+	if status, ok := cli.ParseNoOperands(fs, args, "submit", ""); !ok {
+		return status
 	}
 	if o.timeout > 0 {
 		var cancel context.CancelFunc
