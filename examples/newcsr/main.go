@@ -51,11 +51,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "usage: newcsr -cn HOST [-o ORG] [-ou UNIT] [-l CITY] [-st STATE] [-c CC] [-san NAMES] [-key TYPE] [-store DIR] [-out FILE] [-strict] [-passphrase-file FILE]\n\n")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		return cli.FlagStatus(err)
-	}
-	if fs.NArg() > 0 {
-		return cli.Usagef(fs, "newcsr", "unexpected argument %q; put all names in flags (SANs go in -san, comma-separated)", fs.Arg(0))
+	if status, ok := cli.ParseNoOperands(fs, args, "newcsr", "; put all names in flags (SANs go in -san, comma-separated)"); !ok {
+		return status
 	}
 	fail := cli.Failer(stderr, "newcsr")
 
