@@ -45,11 +45,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "usage: renewcsr -cert FILE [-store DIR] [-out FILE] [-reuse-key] [-passphrase-file FILE]\n\n")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		return cli.FlagStatus(err)
-	}
-	if fs.NArg() > 0 {
-		return cli.Usagef(fs, "renewcsr", "unexpected argument %q", fs.Arg(0))
+	if status, ok := cli.ParseNoOperands(fs, args, "renewcsr", ""); !ok {
+		return status
 	}
 	if *certFile == "" {
 		return cli.Usagef(fs, "renewcsr", "-cert FILE is required: the certificate to renew")
