@@ -120,11 +120,8 @@ func runRequest(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintln(stderr, "       hsm -complete -in FILE... -out DIR [-store DIR] [-pin-file FILE] [-roots FILE] [-include-root] [-overwrite] [-password P]")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		return cli.FlagStatus(err)
-	}
-	if fs.NArg() > 0 {
-		return cli.Usagef(fs, "hsm", "unexpected argument %q; put all names in flags (SANs go in -san, comma-separated)", fs.Arg(0))
+	if status, ok := cli.ParseNoOperands(fs, args, "hsm", "; put all names in flags (SANs go in -san, comma-separated)"); !ok {
+		return status
 	}
 	var missing []string
 	for _, f := range []struct{ name, v string }{{"-module", *module}, {"-token", *token}, {"-pin-file", *pinFile}} {
