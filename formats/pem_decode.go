@@ -15,10 +15,10 @@ import (
 // fifth of the time; the fast path decodes the base64 of all blocks into
 // a few shared buffers instead.
 type pemDecoder struct {
-	// slab receives the decoded bytes of fast-path blocks. Each block's
-	// Bytes is a slice of it with its capacity capped, so appending to one
-	// block never writes over the next. Certificates parsed from the
-	// blocks keep the slab alive.
+	// slab receives the decoded bytes of fast-path blocks other than
+	// private keys. Each block's Bytes is a slice of it with its capacity
+	// capped, so appending to one block never writes over the next.
+	// Certificates parsed from the blocks keep the slab alive.
 	slab []byte
 	// text is the base64 of the current block without its line ends.
 	text []byte
@@ -58,6 +58,17 @@ func (d *pemDecoder) next(data []byte) (*pem.Block, []byte) {
 	}
 	d.text = text
 	need := base64.StdEncoding.DecodedLen(len(text))
+	if bytes.Contains(label, []byte("PRIVATE")) {
+		// A private key gets a buffer of its own: in the slab, its
+		// bytes would live as long as any certificate read beside it.
+		out := make([]byte, need)
+		n, err := base64.StdEncoding.Decode(out, text)
+		if err != nil {
+			return pem.Decode(data)
+		}
+		d.block = pem.Block{Type: pemLabel(label), Bytes: out[:n:n]}
+		return &d.block, rest
+	}
 	if cap(d.slab)-len(d.slab) < need {
 		size := min(base64.StdEncoding.DecodedLen(len(data)), slabMax)
 		d.slab = make([]byte, 0, max(size, need))

@@ -20,6 +20,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
@@ -526,5 +527,46 @@ func TestReadUnreducedRSAKey(t *testing.T) {
 	sig, err := c.Keys[0].Sign(rand.Reader, make([]byte, 32), crypto.SHA256)
 	if err != nil || rsa.VerifyPKCS1v15(&k.PublicKey, crypto.SHA256, make([]byte, 32), sig) != nil {
 		t.Errorf("the rebuilt key does not sign: %v", err)
+	}
+}
+
+// TestPEMDecoderKeysApart: certificates decoded by the PEM fast path share
+// buffers, private keys never do (their bytes must not live as long as a
+// certificate read beside them).
+func TestPEMDecoderKeysApart(t *testing.T) {
+	root := testpki.Root(t, "Slab Root")
+	leaf, key := root.Leaf(t, nil, "slab.example.com")
+	keyPEM, err := EncodeKeyPEM(key, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := bytes.Join([][]byte{EncodeCertificatesPEM(leaf), keyPEM, EncodeCertificatesPEM(root.Cert)}, nil)
+	var d pemDecoder
+	var blocks [][]byte
+	for rest := data; ; {
+		var b *pem.Block
+		b, rest = d.next(rest)
+		if b == nil {
+			break
+		}
+		if b != &d.block {
+			t.Fatalf("block %q not on the fast path", b.Type)
+		}
+		blocks = append(blocks, b.Bytes)
+	}
+	if len(blocks) != 3 || !bytes.Equal(blocks[0], leaf.Raw) || !bytes.Equal(blocks[2], root.Cert.Raw) {
+		t.Fatalf("%d blocks", len(blocks))
+	}
+	addr := func(b []byte) uintptr { return uintptr(unsafe.Pointer(unsafe.SliceData(b))) }
+	// The two certificates follow each other in one slab, each with its
+	// capacity capped; the key lies outside it.
+	if addr(blocks[2]) != addr(blocks[0])+uintptr(len(blocks[0])) {
+		t.Error("certificates not decoded into one shared buffer")
+	}
+	if cap(blocks[0]) != len(blocks[0]) || cap(blocks[2]) != len(blocks[2]) {
+		t.Error("block capacity not capped")
+	}
+	if k := addr(blocks[1]); k >= addr(blocks[0]) && k < addr(blocks[2])+uintptr(len(blocks[2])) {
+		t.Error("private key decoded into the certificates' buffer")
 	}
 }
