@@ -650,22 +650,6 @@ func TestDirStoreDamagedEntry(t *testing.T) {
 	}
 }
 
-func TestDirStoreContext(t *testing.T) {
-	s := openStore(t, t.TempDir(), nil)
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	p := storePending(t, "a.example")
-	if err := s.Put(ctx, p); !errors.Is(err, context.Canceled) {
-		t.Fatalf("Put = %v", err)
-	}
-	if _, err := s.Find(ctx, p.Key.Public()); !errors.Is(err, context.Canceled) {
-		t.Fatalf("Find = %v", err)
-	}
-	if err := s.Complete(ctx, mustID(t, p.Key)); !errors.Is(err, context.Canceled) {
-		t.Fatalf("Complete = %v", err)
-	}
-}
-
 // TestDirStoreConcurrentGoroutines: two DirStore values on one folder and
 // many goroutines each; every Put is kept, and of several Puts of the same
 // key exactly one wins.
